@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "keywatch",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "KeywatchCore", targets: ["KeywatchCore"]),
+        .executable(name: "keywatch", targets: ["keywatch"]),
+        .executable(name: "keywatch-sim", targets: ["keywatch-sim"]),
+        .executable(name: "keywatch-bench", targets: ["keywatch-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "KeywatchCore",
+            dependencies: [
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "keywatch",
+            dependencies: [
+                "KeywatchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "keywatch-sim",
+            dependencies: [
+                "CZlib",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "keywatch-bench",
+            dependencies: ["KeywatchCore"]
+        ),
+        .testTarget(
+            name: "KeywatchCoreTests",
+            dependencies: ["KeywatchCore"]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["KeywatchCore"]
+        ),
+    ]
+)

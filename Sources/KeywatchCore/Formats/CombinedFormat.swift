@@ -1,0 +1,150 @@
+/// Scanning helpers shared by the text formats.
+enum TextScan {
+    /// The end of a quoted field whose opening quote is at `open`: the index of the closing quote,
+    /// skipping backslash escapes (`\"`, `\\`). `nil` if the line ends first.
+    @inlinable
+    static func closingQuote(_ line: ByteView, after open: Int) -> Int? {
+        var i = open + 1
+        let n = line.count
+        while i < n {
+            let c = line[i]
+            if c == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if c == UInt8(ascii: "\"") { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Index of the next space at or after `from`, or the line's end.
+    @inlinable
+    static func nextSpace(_ line: ByteView, from: Int) -> Int {
+        var i = from
+        while i < line.count && line[i] != UInt8(ascii: " ") { i += 1 }
+        return i
+    }
+
+    /// Index of the first non-space at or after `from`.
+    @inlinable
+    static func skipSpaces(_ line: ByteView, from: Int) -> Int {
+        var i = from
+        while i < line.count && line[i] == UInt8(ascii: " ") { i += 1 }
+        return i
+    }
+
+    /// Splits a request line `GET /path?q HTTP/1.1` into method and target.
+    /// A request line without spaces (junk, `-`) yields an empty method and the whole text as target.
+    @inlinable
+    static func splitRequest(_ request: ByteView, into fields: inout RawFields) {
+        guard let firstSpace = request.firstIndex(of: UInt8(ascii: " ")) else {
+            fields.target = request
+            return
+        }
+        fields.method = request.slice(0, firstSpace)
+        let start = firstSpace + 1
+        var end = request.count
+        // The protocol is the last token when it starts with "HTTP/".
+        if let lastSpace = request.lastIndex(of: UInt8(ascii: " ")), lastSpace > firstSpace {
+            let proto = request.slice(lastSpace + 1, request.count)
+            if proto.hasPrefixIgnoringCase("HTTP/") { end = lastSpace }
+        }
+        fields.target = request.slice(start, end)
+    }
+
+    /// Parses an integer field where `-` means missing.
+    @inlinable
+    static func optionalInteger(_ v: ByteView) -> Int64? {
+        v.isMissing ? nil : v.decimalValue
+    }
+}
+
+/// nginx and Apache "combined" and "common" access logs.
+///
+/// `host ident user [time] "request" status bytes ["referer" "user-agent" [extra…]]`
+///
+/// Handles an X-Forwarded-For list in the first field (`203.0.113.9, 10.0.0.1 - - [...]`), Apache's
+/// `\"` escapes, `-` for missing bytes, any zone offset (`+0330`), trailing spaces and extra
+/// trailing fields (which it ignores). The credential can only come from the query string here;
+/// for a logged header use ``NginxFormat`` with the `log_format` string.
+public struct CombinedFormat: LogFormat {
+    public var name: String { "combined" }
+    private var timeCache = CommonLogTimeCache()
+
+    /// Creates the format.
+    public init() {}
+
+    /// Whether `line` looks like a combined/common log line.
+    public static func detect(_ line: ByteView) -> Bool {
+        var format = CombinedFormat()
+        var buffer = RecordBuffer()
+        if case .records = format.parse(line, into: &buffer) { return true }
+        return false
+    }
+
+    public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
+        let n = line.count
+        if n == 0 { return .ignored }
+        // host ident user: everything before " [".
+        var open = 0
+        while open < n && line[open] != UInt8(ascii: "[") { open += 1 }
+        guard open > 4, open < n, line[open - 1] == UInt8(ascii: " ") else { return .rejected(.malformed) }
+        // Peel user and ident off the right of the prefix; the rest is the host (maybe a list).
+        var end = open - 1
+        while end > 0 && line[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        var cut = end
+        var spaces = 0
+        var k = end - 1
+        while k > 0 {
+            if line[k] == UInt8(ascii: " ") && line[k - 1] != UInt8(ascii: ",") {
+                spaces += 1
+                if spaces == 2 {
+                    cut = k
+                    break
+                }
+            }
+            k -= 1
+        }
+        guard spaces == 2 else { return .rejected(.malformed) }
+        let host = line.slice(0, cut).trimmed()
+        guard let close = line.firstIndex(of: UInt8(ascii: "]"), from: open + 1) else { return .rejected(.malformed) }
+        let timeBytes = line.slice(open + 1, close)
+        guard let time = timeCache.parse(timeBytes) else { return .rejected(.badTimestamp) }
+        var i = TextScan.skipSpaces(line, from: close + 1)
+        guard i < n, line[i] == UInt8(ascii: "\"") else { return .rejected(.malformed) }
+        guard let requestEnd = TextScan.closingQuote(line, after: i) else { return .rejected(.malformed) }
+        let request = line.slice(i + 1, requestEnd)
+        i = TextScan.skipSpaces(line, from: requestEnd + 1)
+        let statusEnd = TextScan.nextSpace(line, from: i)
+        let statusBytes = line.slice(i, statusEnd)
+        let status: Int
+        if let s = statusBytes.decimalValue, s < 1000 {
+            status = Int(s)
+        } else if statusBytes.isMissing {
+            status = 0
+        } else {
+            return .rejected(.malformed)
+        }
+        i = TextScan.skipSpaces(line, from: statusEnd)
+        let bytesEnd = TextScan.nextSpace(line, from: i)
+        let bytesField = line.slice(i, bytesEnd)
+        guard bytesField.isMissing || bytesField.decimalValue != nil else { return .rejected(.malformed) }
+
+        let index = records.appendNew()
+        records[index].timeMillis = time
+        records[index].remoteAddress = host
+        TextScan.splitRequest(request, into: &records[index])
+        records[index].status = status
+        records[index].bytes = TextScan.optionalInteger(bytesField)
+        // Optional "referer" "user-agent".
+        i = TextScan.skipSpaces(line, from: bytesEnd)
+        if i < n && line[i] == UInt8(ascii: "\""), let refererEnd = TextScan.closingQuote(line, after: i) {
+            i = TextScan.skipSpaces(line, from: refererEnd + 1)
+            if i < n && line[i] == UInt8(ascii: "\""), let agentEnd = TextScan.closingQuote(line, after: i) {
+                records[index].userAgent = line.slice(i + 1, agentEnd)
+            }
+        }
+        return .records(1)
+    }
+}

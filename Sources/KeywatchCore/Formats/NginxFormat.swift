@@ -1,0 +1,398 @@
+/// Reads common-log timestamps, remembering the last one: consecutive lines mostly share their second.
+struct CommonLogTimeCache {
+    private var key: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private var valid = false
+    private var value: Int64 = 0
+
+    @inline(__always)
+    mutating func parse(_ v: ByteView) -> Int64? {
+        guard v.count == 26, let base = v.base else { return Timestamps.parseCommonLog(v) }
+        let raw = UnsafeRawPointer(base)
+        let k = (
+            raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+            raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+            raw.loadUnaligned(fromByteOffset: 18, as: UInt64.self)
+        )
+        if valid && k == key { return value }
+        guard let t = Timestamps.parseCommonLog(v) else { return nil }
+        key = k
+        value = t
+        valid = true
+        return t
+    }
+}
+
+/// An nginx access log written with the user's own `log_format`, given as `--log-format`.
+///
+/// The format string is compiled once into literals and variables; each line is matched against
+/// it. Known variables fill the event (`$remote_addr`, `$http_x_forwarded_for`, `$time_local`,
+/// `$time_iso8601`, `$msec`, `$request`, `$request_method`, `$request_uri`, `$uri`, `$args`,
+/// `$query_string`, `$arg_NAME`, `$status`, `$body_bytes_sent`, `$bytes_sent`, `$request_time`,
+/// `$upstream_response_time`, `$http_NAME`, `$remote_user`); others are skipped. A variable ends
+/// where the next literal text begins; inside quotes, escaped quotes are skipped.
+///
+/// A format written as a JSON object (`escape=json`) is read by ``JSONLogFormat`` through
+/// ``jsonMappings(for:options:)``.
+public struct NginxFormat: LogFormat {
+    enum Role: Equatable {
+        case remoteAddress, forwardedFor, timeLocal, timeISO, msec, request, method, requestURI, uri, query
+        case status, bodyBytes, bytesSent, requestTime, upstreamTime, userAgent, authorization
+        case key(KeySource)
+        case ignored
+    }
+
+    struct Step {
+        var role: Role
+        /// Literal text that follows the variable (may be empty at the end of the format).
+        var literal: [UInt8]
+        /// Whether the variable sits between quotes, so its end is the closing quote.
+        var quoted: Bool
+    }
+
+    public var name: String { "nginx" }
+    let leading: [UInt8]
+    let steps: [Step]
+    let hasRequestTime: Bool
+    let hasBodyBytes: Bool
+    private var timeCache = CommonLogTimeCache()
+
+    /// Compiles a `log_format` string.
+    /// - Parameters:
+    ///   - template: The format, as in nginx.conf (without the `log_format name` prefix and quotes around lines).
+    ///   - options: `keyField` names a variable (`http_x_my_key`, `arg_token`) or header that holds the key.
+    /// - Throws: ``FormatError/badLogFormat(_:reason:)`` for a format keywatch cannot read.
+    public init(template: String, options: FormatOptions = FormatOptions()) throws(FormatError) {
+        let bytes = Array(NginxFormat.stripConfigSyntax(template).utf8)
+        var i = 0
+        var literal: [UInt8] = []
+        var lead: [UInt8]?
+        var pending: (Role, Bool)?
+        var steps: [Step] = []
+        var sawTime = false
+        func isNameByte(_ c: UInt8) -> Bool {
+            c &- 0x30 <= 9 || lowercaseASCII(c) &- 0x61 < 26 || c == UInt8(ascii: "_")
+        }
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "$") {
+                var j = i + 1
+                var braced = false
+                if j < bytes.count && bytes[j] == UInt8(ascii: "{") {
+                    braced = true
+                    j += 1
+                }
+                let start = j
+                while j < bytes.count && isNameByte(bytes[j]) { j += 1 }
+                let variable = String(decoding: bytes[start..<j], as: UTF8.self)
+                if braced {
+                    guard j < bytes.count && bytes[j] == UInt8(ascii: "}") else {
+                        throw .badLogFormat(template, reason: "unclosed ${ at byte \(i)")
+                    }
+                    j += 1
+                }
+                guard !variable.isEmpty else { throw .badLogFormat(template, reason: "'$' without a variable name at byte \(i)") }
+                if let (role, quoted) = pending {
+                    guard !literal.isEmpty else {
+                        throw .badLogFormat(
+                            template, reason: "two variables with nothing between them before $\(variable); keywatch cannot tell where one ends")
+                    }
+                    steps.append(Step(role: role, literal: literal, quoted: quoted))
+                } else {
+                    lead = literal
+                }
+                let role = NginxFormat.role(of: variable, keyField: options.keyField)
+                if [.timeLocal, .timeISO, .msec].contains(role) { sawTime = true }
+                let quoted = literal.last == UInt8(ascii: "\"")
+                pending = (role, quoted)
+                literal = []
+                i = j
+            } else {
+                literal.append(bytes[i])
+                i += 1
+            }
+        }
+        guard let (role, quoted) = pending else {
+            throw .badLogFormat(template, reason: "it has no $variables")
+        }
+        // Trailing spaces in the format are tolerated on lines either way.
+        while literal.last == UInt8(ascii: " ") { literal.removeLast() }
+        steps.append(Step(role: role, literal: literal, quoted: quoted))
+        guard sawTime else {
+            throw .badLogFormat(template, reason: "it logs no time; add $time_local, $time_iso8601 or $msec")
+        }
+        leading = lead ?? []
+        self.steps = steps
+        hasRequestTime = steps.contains { $0.role == .requestTime }
+        hasBodyBytes = steps.contains { $0.role == .bodyBytes }
+    }
+
+    /// Removes nginx.conf syntax a user may paste along: `log_format name [escape=…]`, quotes around
+    /// each line, and the final `;`.
+    static func stripConfigSyntax(_ text: String) -> String {
+        var t = text.trimmingSpaces()
+        if t.hasPrefix("log_format ") {
+            var words = t.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(String.init)
+            if words.count == 3 {
+                t = words.removeLast()
+                if t.hasPrefix("escape=") { t = String(t.drop { $0 != " " }).trimmingSpaces() }
+            }
+        }
+        if t.hasSuffix(";") { t.removeLast() }
+        // 'a' 'b' concatenated config lines.
+        if t.hasPrefix("'") && t.hasSuffix("'") && t.count >= 2 {
+            let parts = t.split(separator: "'", omittingEmptySubsequences: true)
+            t = parts.enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }.joined()
+        }
+        return t
+    }
+
+    static func role(of variable: String, keyField: String?) -> Role {
+        let v = variable.lowercased()
+        if let keyField {
+            let k = keyField.lowercased().replacingDashes()
+            if v == k || v == "http_" + k || v == "arg_" + k { return .key(.explicit) }
+        }
+        switch v {
+        case "remote_addr", "realip_remote_addr", "binary_remote_addr": return .remoteAddress
+        case "http_x_forwarded_for", "proxy_add_x_forwarded_for": return .forwardedFor
+        case "time_local": return .timeLocal
+        case "time_iso8601": return .timeISO
+        case "msec": return .msec
+        case "request": return .request
+        case "request_method": return .method
+        case "request_uri": return .requestURI
+        case "uri", "document_uri": return .uri
+        case "args", "query_string": return .query
+        case "status": return .status
+        case "body_bytes_sent": return .bodyBytes
+        case "bytes_sent": return .bytesSent
+        case "request_time": return .requestTime
+        case "upstream_response_time": return .upstreamTime
+        case "http_user_agent": return .userAgent
+        case "http_authorization": return .authorization
+        case "http_x_api_key", "http_apikey", "http_api_key", "http_x_apikey": return .key(.header)
+        default:
+            if v.hasPrefix("arg_"), EventNormalizer.defaultQueryKeyParameters.contains(String(v.dropFirst(4))) {
+                return .key(.query)
+            }
+            return .ignored
+        }
+    }
+
+    public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
+        let n = line.count
+        if n == 0 { return .ignored }
+        var pos = 0
+        if !leading.isEmpty {
+            guard matchLiteral(leading, in: line, at: 0) else { return .rejected(.malformed) }
+            pos = leading.count
+        }
+        let index = records.appendNew()
+        var upstream = ByteView.empty
+        var bytesSent = ByteView.empty
+        var timeValue: Int64?
+        var badTime = false
+        for step in steps {
+            let end: Int
+            if step.literal.isEmpty {
+                end = n
+            } else if step.quoted && step.literal[0] == UInt8(ascii: "\"") {
+                guard let q = TextScan.closingQuote(line, after: pos - 1), matchLiteral(step.literal, in: line, at: q)
+                else {
+                    records.removeLast()
+                    return .rejected(.malformed)
+                }
+                end = q
+            } else {
+                guard let found = find(step.literal, in: line, from: step.role == .timeLocal ? min(pos + 20, n) : pos)
+                else {
+                    records.removeLast()
+                    return .rejected(.malformed)
+                }
+                end = found
+            }
+            var value = line.slice(pos, end)
+            if step.literal.isEmpty { value = value.trimmed() }
+            switch step.role {
+            case .remoteAddress: records[index].remoteAddress = value
+            case .forwardedFor: records[index].forwardedFor = value
+            case .timeLocal:
+                timeValue = timeCache.parse(value)
+                badTime = timeValue == nil
+            case .timeISO:
+                timeValue = Timestamps.parseISO8601(value)
+                badTime = timeValue == nil
+            case .msec:
+                timeValue = Timestamps.parseEpoch(value, unit: .seconds)
+                badTime = timeValue == nil
+            case .request: TextScan.splitRequest(value, into: &records[index])
+            case .method: records[index].method = value
+            case .requestURI: records[index].target = value
+            case .uri: if records[index].target.isEmpty { records[index].target = value }
+            case .query: if !value.isMissing { records[index].query = value }
+            case .status:
+                guard let s = value.decimalValue, s < 1000 else {
+                    if value.isMissing { break }
+                    records.removeLast()
+                    return .rejected(.malformed)
+                }
+                records[index].status = Int(s)
+            case .bodyBytes: records[index].bytes = TextScan.optionalInteger(value)
+            case .bytesSent: bytesSent = value
+            case .requestTime: records[index].latencyMillis = value.isMissing ? nil : value.doubleValue.map { $0 * 1000 }
+            case .upstreamTime: upstream = value
+            case .userAgent: records[index].userAgent = value
+            case .authorization: records[index].authorization = value
+            case .key(let source): records[index].offerKey(value, from: source)
+            case .ignored: break
+            }
+            pos = end + step.literal.count
+            if pos > n { pos = n }
+        }
+        if badTime {
+            records.removeLast()
+            return .rejected(.badTimestamp)
+        }
+        guard let timeValue else {
+            records.removeLast()
+            return .rejected(.badTimestamp)
+        }
+        records[index].timeMillis = timeValue
+        if !hasBodyBytes && !bytesSent.isEmpty { records[index].bytes = TextScan.optionalInteger(bytesSent) }
+        if !hasRequestTime && !upstream.isMissing {
+            // "0.012, 0.034" or "0.012 : 0.034" when several upstreams were tried: take the first.
+            var end = 0
+            while end < upstream.count && upstream[end] != UInt8(ascii: ",") && upstream[end] != UInt8(ascii: " ") {
+                end += 1
+            }
+            records[index].latencyMillis = upstream.slice(0, end).doubleValue.map { $0 * 1000 }
+        }
+        return .records(1)
+    }
+
+    @inline(__always)
+    private func matchLiteral(_ literal: [UInt8], in line: ByteView, at position: Int) -> Bool {
+        if position + literal.count > line.count {
+            // Tolerate a missing trailing-space literal at the very end.
+            var k = 0
+            while k < literal.count && position + k < line.count && line[position + k] == literal[k] { k += 1 }
+            return position + k == line.count && literal[k...].allSatisfy { $0 == UInt8(ascii: " ") }
+        }
+        for k in 0..<literal.count where line[position + k] != literal[k] { return false }
+        return true
+    }
+
+    @inline(__always)
+    private func find(_ literal: [UInt8], in line: ByteView, from: Int) -> Int? {
+        let first = literal[0]
+        var i = from
+        let n = line.count
+        while i < n {
+            if line[i] == first && matchLiteral(literal, in: line, at: i) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// For a `log_format` written as a JSON object (`escape=json`), the mappings from its keys to roles;
+    /// `nil` when the format is not a JSON object.
+    /// - Throws: ``FormatError/badLogFormat(_:reason:)`` when it looks like JSON but maps no time.
+    public static func jsonMappings(for template: String, options: FormatOptions = FormatOptions()) throws(FormatError)
+        -> [FieldMapping]?
+    {
+        let text = stripConfigSyntax(template)
+        guard text.hasPrefix("{") else { return nil }
+        var mappings: [FieldMapping] = []
+        // "name": "$var" pairs, possibly nested one level ("request": {"uri": "$request_uri"}).
+        var stack: [String] = []
+        var i = text.startIndex
+        var pendingKey: String?
+        while i < text.endIndex {
+            let c = text[i]
+            if c == "\"" {
+                var j = text.index(after: i)
+                var value = ""
+                while j < text.endIndex && text[j] != "\"" {
+                    if text[j] == "\\" { j = text.index(after: j) }
+                    if j < text.endIndex { value.append(text[j]) }
+                    j = text.index(after: j)
+                }
+                i = j < text.endIndex ? text.index(after: j) : j
+                // A key is followed by ':'.
+                var k = i
+                while k < text.endIndex && text[k] == " " { k = text.index(after: k) }
+                if k < text.endIndex && text[k] == ":" {
+                    pendingKey = value
+                    i = text.index(after: k)
+                    continue
+                }
+                if let key = pendingKey, value.hasPrefix("$") {
+                    let path = (stack + [key]).joined(separator: ".")
+                    if let mapping = mapping(forVariable: String(value.dropFirst()), path: path, keyField: options.keyField) {
+                        mappings.append(mapping)
+                    }
+                }
+                pendingKey = nil
+                continue
+            }
+            if c == "{" {
+                if let key = pendingKey { stack.append(key) }
+                pendingKey = nil
+            } else if c == "}" {
+                if !stack.isEmpty { stack.removeLast() }
+            } else if c == "$", let key = pendingKey {
+                // Unquoted variable (numbers): $status
+                var j = text.index(after: i)
+                var name = ""
+                while j < text.endIndex, text[j].isLetter || text[j].isNumber || text[j] == "_" {
+                    name.append(text[j])
+                    j = text.index(after: j)
+                }
+                let path = (stack + [key]).joined(separator: ".")
+                if let mapping = mapping(forVariable: name, path: path, keyField: options.keyField) {
+                    mappings.append(mapping)
+                }
+                pendingKey = nil
+                i = j
+                continue
+            }
+            i = text.index(after: i)
+        }
+        guard mappings.contains(where: { $0.role == .time }) else {
+            throw .badLogFormat(template, reason: "the JSON log_format has no $time_local, $time_iso8601 or $msec")
+        }
+        return mappings
+    }
+
+    static func mapping(forVariable variable: String, path: String, keyField: String?) -> FieldMapping? {
+        switch role(of: variable, keyField: keyField) {
+        case .remoteAddress: FieldMapping(role: .ip, path: path)
+        case .forwardedFor: FieldMapping(role: .xff, path: path)
+        case .timeLocal, .timeISO: FieldMapping(role: .time, path: path)
+        case .msec: FieldMapping(role: .time, path: path, unit: .seconds)
+        case .request: FieldMapping(role: .request, path: path)
+        case .method: FieldMapping(role: .method, path: path)
+        case .requestURI, .uri: FieldMapping(role: .path, path: path)
+        case .query: FieldMapping(role: .query, path: path)
+        case .status: FieldMapping(role: .status, path: path)
+        case .bodyBytes, .bytesSent: FieldMapping(role: .bytes, path: path)
+        case .requestTime, .upstreamTime: FieldMapping(role: .latency, path: path, unit: .seconds)
+        case .userAgent: FieldMapping(role: .userAgent, path: path)
+        case .authorization: FieldMapping(role: .authorization, path: path)
+        case .key: FieldMapping(role: .key, path: path)
+        case .ignored: nil
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\n" || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\n" || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+
+    func replacingDashes() -> String {
+        String(map { $0 == "-" ? "_" : $0 })
+    }
+}

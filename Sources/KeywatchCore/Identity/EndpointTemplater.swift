@@ -1,0 +1,207 @@
+/// Turns request paths into endpoint templates: `/v1/orders/48213377?expand=items` → `/v1/orders/{id}`.
+///
+/// Segments that look like identifiers become placeholders: numbers `{id}`, UUIDs `{uuid}`, hex
+/// digests `{hex}`, dates `{date}`, e-mail addresses `{email}`, long base64-ish tokens `{token}`,
+/// SKU-like mixed codes (`SKU-12345`, `ORD88321`) `{id}`, and long percent-encoded text `{str}`. Short
+/// versioned words (`v1`, `oauth2`, `s3`) stay. A file extension after a placeholder stays
+/// (`{id}.json`). The query and any scheme and host are dropped; repeated slashes collapse.
+///
+/// User templates (``EndpointPattern``) are tried first, in order.
+public struct EndpointTemplater: Sendable {
+    /// Longest template kept, in bytes; longer paths are cut at a segment boundary and end in `/…`.
+    public static let maxLength = 200
+    private let patterns: [EndpointPattern]
+
+    /// Creates a templater that tries `patterns` before the built-in rules.
+    public init(patterns: [EndpointPattern] = []) {
+        self.patterns = patterns
+    }
+
+    /// Writes the template of `target` (a path, path with query, or absolute URL) into `out`.
+    /// - Parameters:
+    ///   - target: The request target.
+    ///   - out: Cleared, then filled with the template's bytes.
+    public func template(of target: ByteView, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        var path = EndpointTemplater.pathPart(of: target)
+        if path.isEmpty || path[0] != UInt8(ascii: "/") {
+            // "*" (OPTIONS), junk request lines: keep a short literal.
+            if path.count > 32 { path = path.slice(0, 32) }
+            if path.isEmpty {
+                out.append(UInt8(ascii: "-"))
+            } else {
+                for i in 0..<path.count { out.append(path[i]) }
+            }
+            return
+        }
+        for pattern in patterns where pattern.matches(path) {
+            out.append(contentsOf: pattern.template)
+            return
+        }
+        var i = 0
+        let n = path.count
+        while i < n {
+            while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
+            if i >= n { break }
+            var j = i
+            while j < n && path[j] != UInt8(ascii: "/") { j += 1 }
+            if out.count >= EndpointTemplater.maxLength {
+                out.append(contentsOf: [0x2F, 0xE2, 0x80, 0xA6])  // "/…"
+                return
+            }
+            out.append(UInt8(ascii: "/"))
+            EndpointTemplater.appendSegment(path.slice(i, j), to: &out)
+            i = j
+        }
+        if out.isEmpty { out.append(UInt8(ascii: "/")) }
+    }
+
+    /// The path of a request target without query, fragment, scheme or host.
+    public static func pathPart(of target: ByteView) -> ByteView {
+        var v = target
+        // Absolute URL: skip "scheme://host[:port]".
+        if v.count > 8 && (v[0] == UInt8(ascii: "h") || v[0] == UInt8(ascii: "H")) {
+            if let colon = v.firstIndex(of: UInt8(ascii: ":")), colon <= 5, colon + 2 < v.count,
+                v[colon + 1] == UInt8(ascii: "/"), v[colon + 2] == UInt8(ascii: "/")
+            {
+                let hostStart = colon + 3
+                let slash = v.firstIndex(of: UInt8(ascii: "/"), from: hostStart) ?? v.count
+                v = slash < v.count ? v.slice(slash, v.count) : ByteView.empty
+                if v.isEmpty { return v }
+            }
+        }
+        var end = 0
+        while end < v.count && v[end] != UInt8(ascii: "?") && v[end] != UInt8(ascii: "#") { end += 1 }
+        return v.slice(0, end)
+    }
+
+    static func appendSegment(_ s: ByteView, to out: inout [UInt8]) {
+        if s.firstIndex(of: UInt8(ascii: "@")) != nil, let whole = classify(s) {
+            out.append(contentsOf: whole.utf8)
+            return
+        }
+        // Keep a short extension after a placeholder: "123.json" → "{id}.json".
+        var stem = s
+        var ext = ByteView.empty
+        if let dot = s.lastIndex(of: UInt8(ascii: ".")), dot > 0, s.count - dot - 1 >= 1, s.count - dot - 1 <= 5 {
+            var letters = true
+            for k in (dot + 1)..<s.count where lowercaseASCII(s[k]) &- 0x61 >= 26 { letters = false }
+            if letters {
+                stem = s.slice(0, dot)
+                ext = s.slice(dot, s.count)
+            }
+        }
+        if let placeholder = classify(stem) ?? (ext.isEmpty ? nil : classify(s)) {
+            out.append(contentsOf: placeholder.utf8)
+            if classify(stem) != nil { for k in 0..<ext.count { out.append(ext[k]) } }
+            return
+        }
+        let limit = min(s.count, 64)
+        for k in 0..<limit { out.append(s[k]) }
+    }
+
+    /// The placeholder for a segment that looks like an identifier, or `nil` to keep it literally.
+    static func classify(_ s: ByteView) -> String? {
+        let n = s.count
+        if n == 0 { return nil }
+        var digits = 0
+        var letters = 0
+        var hexLetters = 0
+        var at = 0
+        var percent = 0
+        var dots = 0
+        var dashes = 0
+        var other = 0
+        for k in 0..<n {
+            let c = s[k]
+            if c &- 0x30 <= 9 {
+                digits += 1
+            } else if lowercaseASCII(c) &- 0x61 < 26 {
+                letters += 1
+                if lowercaseASCII(c) &- 0x61 < 6 { hexLetters += 1 }
+            } else {
+                switch c {
+                case UInt8(ascii: "@"): at += 1
+                case UInt8(ascii: "%"): percent += 1
+                case UInt8(ascii: "."): dots += 1
+                case UInt8(ascii: "-"): dashes += 1
+                case UInt8(ascii: "_"), UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "~"): break
+                default: other += 1
+                }
+            }
+        }
+        if digits == n { return "{id}" }
+        // Dimensions such as "200x200" are part of the route, not an identifier.
+        if other == 0 && letters == 1 && dots == 0 && dashes == 0, let x = s.firstIndex(of: UInt8(ascii: "x")),
+            x > 0, x < n - 1
+        {
+            return nil
+        }
+        if at == 1 && dots >= 1 && n >= 5 { return "{email}" }
+        if percent >= 3 && n >= 12 { return "{str}" }
+        if n == 36 && dashes == 4 && s[8] == 0x2D && s[13] == 0x2D && s[18] == 0x2D && s[23] == 0x2D
+            && digits + hexLetters == 32
+        {
+            return "{uuid}"
+        }
+        if n == 10 && dashes == 2 && s[4] == 0x2D && s[7] == 0x2D && digits == 8 { return "{date}" }
+        if n >= 8 && digits >= 1 && digits + hexLetters == n { return "{hex}" }
+        if other > 0 || percent > 0 { return nil }
+        if n >= 16 && digits >= 2 && letters >= 2 { return "{token}" }
+        if digits >= 1 && letters >= 1 && (digits >= 3 || (n >= 6 && digits >= 2)) { return "{id}" }
+        return nil
+    }
+}
+
+/// A user-supplied endpoint template such as `/v1/users/{user}/avatar` or `/files/*`.
+///
+/// `{name}` matches exactly one path segment, a final `*` matches the rest, anything else must
+/// match literally.
+public struct EndpointPattern: Sendable, Hashable {
+    enum Segment: Sendable, Hashable {
+        case literal([UInt8])
+        case any
+        case rest
+    }
+
+    let segments: [Segment]
+    /// The template text events get when the pattern matches.
+    public let template: [UInt8]
+
+    /// Parses a pattern; `nil` if it does not start with `/`.
+    public init?(_ text: String) {
+        guard text.hasPrefix("/") else { return nil }
+        var parsed: [Segment] = []
+        for piece in text.split(separator: "/", omittingEmptySubsequences: true) {
+            if piece == "*" {
+                parsed.append(.rest)
+            } else if piece.hasPrefix("{") && piece.hasSuffix("}") {
+                parsed.append(.any)
+            } else {
+                parsed.append(.literal(Array(piece.utf8)))
+            }
+        }
+        segments = parsed
+        template = Array(text.utf8)
+    }
+
+    /// Whether `path` (no query) matches.
+    public func matches(_ path: ByteView) -> Bool {
+        var i = 0
+        let n = path.count
+        for segment in segments {
+            while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
+            if case .rest = segment { return true }
+            if i >= n { return false }
+            var j = i
+            while j < n && path[j] != UInt8(ascii: "/") { j += 1 }
+            if case .literal(let bytes) = segment {
+                if j - i != bytes.count { return false }
+                for k in 0..<bytes.count where path[i + k] != bytes[k] { return false }
+            }
+            i = j
+        }
+        while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
+        return i >= n
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Errors about the state directory and the fingerprint secret.
+public enum StateError: Error, Hashable, CustomStringConvertible {
+    /// The state directory could not be created.
+    case cannotCreateDirectory(path: String, reason: String)
+    /// The secret file exists but could not be read, or has the wrong size.
+    case badSecret(path: String, reason: String)
+    /// The secret file could not be written.
+    case cannotWriteSecret(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .cannotCreateDirectory(let path, let reason):
+            "cannot create state directory \(path): \(reason); pass --state DIR with a writable directory"
+        case .badSecret(let path, let reason):
+            "fingerprint secret \(path) is unusable: \(reason); restore it from backup (key ids depend on it) "
+                + "or remove it to start a new installation with new key ids"
+        case .cannotWriteSecret(let path, let reason):
+            "cannot write fingerprint secret \(path): \(reason); check permissions of the state directory"
+        }
+    }
+}
+
+/// Turns raw credentials into stable, non-reversible key ids: HMAC-SHA256 under a per-installation secret.
+///
+/// The secret lives in the state directory as `fingerprint.secret`, 32 random bytes, mode 0600,
+/// created on first use. Without the secret a key id cannot be linked to a key, and with it a key id
+/// can only be checked against a key one already holds (`keywatch key-id`).
+public struct KeyFingerprinter: Sendable {
+    /// The file name of the secret inside the state directory.
+    public static let secretFileName = "fingerprint.secret"
+    private let secret: [UInt8]
+
+    /// Creates a fingerprinter from secret bytes (tests and tools that manage their own secret).
+    public init(secret: [UInt8]) {
+        self.secret = secret
+    }
+
+    /// Loads the installation's secret from `directory`, creating the directory and the secret if needed.
+    /// - Parameter directory: The state directory.
+    /// - Throws: ``StateError`` naming the path and what to do.
+    public init(stateDirectory directory: String) throws(StateError) {
+        self.init(secret: try KeyFingerprinter.loadOrCreateSecret(in: directory))
+    }
+
+    /// The key id for a credential: `k_` and 24 hex digits (96 bits of the HMAC).
+    /// - Parameters:
+    ///   - raw: The credential's bytes.
+    ///   - source: Where it came from; consumer ids are kept apart from keys.
+    /// - Returns: The key id.
+    public func keyID(for raw: ByteView, source: KeySource = .header) -> String {
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        if source == .consumer || source == .awsKeyID {
+            mac.update(data: Array("\(source)\u{0}".utf8))
+        }
+        if let base = raw.base {
+            mac.update(data: UnsafeRawBufferPointer(start: base, count: raw.count))
+        }
+        let digest = mac.finalize()
+        var text = "k_"
+        let hex: [Character] = Array("0123456789abcdef")
+        var n = 0
+        for byte in digest {
+            if n == 12 { break }
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 15)])
+            n += 1
+        }
+        return text
+    }
+
+    /// The key id for a credential given as a string.
+    public func keyID(for raw: String, source: KeySource = .header) -> String {
+        var bytes = Array(raw.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            keyID(for: ByteView(base: UnsafePointer(buffer.baseAddress), count: buffer.count), source: source)
+        }
+    }
+
+    static func loadOrCreateSecret(in directory: String) throws(StateError) -> [UInt8] {
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
+            throw .cannotCreateDirectory(path: directory, reason: String(cString: strerror(errno)))
+        }
+        let path = directory + "/" + secretFileName
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 {
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 64) }
+            guard n == 32 else {
+                throw .badSecret(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "expected 32 bytes, found \(n)")
+            }
+            return Array(buffer[0..<32])
+        }
+        guard errno == ENOENT else { throw .badSecret(path: path, reason: String(cString: strerror(errno))) }
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // Write a temporary file with mode 0600, then link it into place so a concurrent
+        // first run cannot leave a half-written secret, and the loser adopts the winner's secret.
+        let temporary = path + ".tmp.\(getpid())"
+        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard out >= 0 else { throw .cannotWriteSecret(path: temporary, reason: String(cString: strerror(errno))) }
+        let written = secret.withUnsafeBytes { write(out, $0.baseAddress, 32) }
+        fsync(out)
+        close(out)
+        defer { unlink(temporary) }
+        guard written == 32 else { throw .cannotWriteSecret(path: temporary, reason: "short write") }
+        if link(temporary, path) != 0 {
+            if errno == EEXIST { return try loadOrCreateSecret(in: directory) }
+            throw .cannotWriteSecret(path: path, reason: String(cString: strerror(errno)))
+        }
+        return secret
+    }
+}
+
+/// Masked, human-readable hints for credentials: enough to recognise a key, never enough to use it.
+public enum KeyHint {
+    /// The hint for a credential: its non-secret prefix (`ak_live_`), two more characters, `…`, and the last two.
+    ///
+    /// Short credentials reveal less: under 16 characters only the first two and the last one; under
+    /// 8 only the first. Anything but letters, digits, `_`, `-` and `.` shows as `?`.
+    /// - Parameters:
+    ///   - raw: The credential's bytes.
+    ///   - source: Where it came from; consumer ids get a `consumer:` label.
+    /// - Returns: The hint.
+    public static func make(for raw: ByteView, source: KeySource = .header) -> String {
+        let n = raw.count
+        func char(_ i: Int) -> Character {
+            let c = raw[i]
+            let ok = (c &- 0x30 <= 9) || (lowercaseASCII(c) &- 0x61 < 26) || c == 0x5F || c == 0x2D || c == 0x2E
+            return ok ? Character(Unicode.Scalar(c)) : "?"
+        }
+        var head = 0
+        var tail = 0
+        if n < 8 {
+            head = min(1, n)
+        } else if n < 16 {
+            head = 2
+            tail = 1
+        } else {
+            // A vendor prefix like "ak_live_" or "sk-" is not secret; show it and two more.
+            var prefix = 0
+            let limit = min(12, n / 2)
+            for i in 0..<limit where raw[i] == UInt8(ascii: "_") || raw[i] == UInt8(ascii: "-") { prefix = i + 1 }
+            head = min(prefix + 2, n / 2)
+            if prefix == 0 { head = 4 }
+            tail = 2
+        }
+        var text = source == .consumer ? "consumer:" : source == .awsKeyID ? "keyid:" : ""
+        for i in 0..<head { text.append(char(i)) }
+        text += "…"
+        for i in (n - tail)..<n where tail > 0 { text.append(char(i)) }
+        return text
+    }
+}

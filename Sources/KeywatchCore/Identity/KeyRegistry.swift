@@ -1,0 +1,90 @@
+/// A compact handle for a key seen in this run; index into ``KeyRegistry``.
+public typealias KeyHandle = Int32
+
+/// What keywatch keeps about a credential: its key id and masked hint. Never the credential.
+public struct KeyIdentity: Sendable, Hashable {
+    /// The keyed fingerprint, `k_` and 24 hex digits.
+    public var id: String
+    /// A masked hint such as `ak_live_Q7…nD`.
+    public var hint: String
+    /// Where the credential was found the first time.
+    public var source: KeySource
+}
+
+/// Maps credentials to ``KeyHandle``s, computing each key's HMAC fingerprint once.
+///
+/// The cache is keyed by a 128-bit hash of the credential under seeds drawn at random for each
+/// process, so the registry holds no raw credential, not even in memory.
+public struct KeyRegistry: Sendable {
+    private struct Digest: Hashable {
+        var a: UInt64
+        var b: UInt64
+    }
+
+    private let fingerprinter: KeyFingerprinter
+    private let seedA: UInt64
+    private let seedB: UInt64
+    private var slots: [Int32]
+    private var digests: [Digest] = []
+    private var mask: Int
+    /// The identities, indexed by handle.
+    public private(set) var identities: [KeyIdentity] = []
+
+    /// Creates a registry that fingerprints with `fingerprinter`.
+    public init(fingerprinter: KeyFingerprinter) {
+        self.fingerprinter = fingerprinter
+        var generator = SystemRandomNumberGenerator()
+        seedA = generator.next()
+        seedB = generator.next()
+        slots = [Int32](repeating: -1, count: 1024)
+        mask = 1023
+    }
+
+    /// Number of distinct keys seen.
+    public var count: Int { identities.count }
+
+    /// The handle for a credential, registering it on first sight.
+    /// - Parameters:
+    ///   - raw: The credential bytes.
+    ///   - source: Where it was found.
+    /// - Returns: Its handle.
+    @inlinable
+    public mutating func handle(for raw: ByteView, source: KeySource) -> KeyHandle {
+        handleSlow(raw, source: source)
+    }
+
+    @usableFromInline
+    mutating func handleSlow(_ raw: ByteView, source: KeySource) -> KeyHandle {
+        // Consumer ids live in their own namespace, as the fingerprint does.
+        let domain: UInt64 = source == .consumer ? 0xC0 : source == .awsKeyID ? 0xA1 : 0
+        let digest = Digest(a: FastHash.hash(raw, seed: seedA ^ domain), b: FastHash.hash(raw, seed: seedB ^ domain))
+        var slot = Int(truncatingIfNeeded: digest.a) & mask
+        while true {
+            let id = slots[slot]
+            if id < 0 { break }
+            if digests[Int(id)] == digest { return id }
+            slot = (slot + 1) & mask
+        }
+        let id = Int32(identities.count)
+        identities.append(
+            KeyIdentity(
+                id: fingerprinter.keyID(for: raw, source: source),
+                hint: KeyHint.make(for: raw, source: source),
+                source: source))
+        digests.append(digest)
+        slots[slot] = id
+        if digests.count * 2 > slots.count {
+            slots = [Int32](repeating: -1, count: slots.count * 2)
+            mask = slots.count - 1
+            for (index, d) in digests.enumerated() {
+                var s = Int(truncatingIfNeeded: d.a) & mask
+                while slots[s] >= 0 { s = (s + 1) & mask }
+                slots[s] = Int32(index)
+            }
+        }
+        return id
+    }
+
+    /// The identity behind `handle`.
+    public subscript(handle: KeyHandle) -> KeyIdentity { identities[Int(handle)] }
+}

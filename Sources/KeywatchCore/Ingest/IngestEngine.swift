@@ -1,0 +1,306 @@
+import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How inputs are read and parsed.
+public struct IngestConfiguration: Sendable {
+    /// A format forced with `--format`; `nil` detects each input's format from its first lines.
+    public var format: FormatSpec?
+    /// An nginx `log_format` (`--log-format`), tried first on every input when detecting.
+    public var logFormat: String?
+    /// `--field` and `--key-field`.
+    public var formatOptions = FormatOptions()
+    /// Lines longer than this many bytes are skipped and counted (`--max-line`).
+    public var maxLineLength = 64 << 10
+    /// Proxies whose X-Forwarded-For entries are believed.
+    public var trustedProxies = EventNormalizer.defaultTrustedProxies
+    /// User endpoint templates.
+    public var endpointPatterns: [EndpointPattern] = []
+
+    /// Creates the default configuration: auto-detected formats, 64 KiB lines.
+    public init() {}
+
+    /// Checks that the configured format strings compile.
+    /// - Throws: ``FormatError`` describing what is wrong.
+    public func validate() throws(FormatError) {
+        if let format {
+            _ = try FormatFactory.make(format, options: formatOptions)
+        }
+        if let logFormat {
+            _ = try FormatFactory.make(.nginx(logFormat), options: formatOptions)
+        }
+    }
+}
+
+/// Receives normalised events from the engine.
+protocol EventSink {
+    /// Called once per event, in input order.
+    mutating func consume(_ event: AccessEvent, fields: RawFields, normalizer: EventNormalizer, inputName: String)
+}
+
+/// A format chosen for one input: the concrete parsers, so the hot loop is specialised per format.
+enum AnyFormat {
+    case combined(CombinedFormat)
+    case nginx(NginxFormat)
+    case json(JSONLogFormat)
+    case alb(ALBFormat)
+    case envoy(EnvoyTextFormat)
+
+    var name: String {
+        switch self {
+        case .combined(let f): f.name
+        case .nginx(let f): f.name
+        case .json(let f): f.name
+        case .alb(let f): f.name
+        case .envoy(let f): f.name
+        }
+    }
+}
+
+/// Builds and detects formats.
+enum FormatFactory {
+    static func make(_ spec: FormatSpec, options: FormatOptions) throws(FormatError) -> AnyFormat {
+        switch spec {
+        case .combined: return .combined(CombinedFormat())
+        case .nginx(let template):
+            if let mappings = try NginxFormat.jsonMappings(for: template, options: options) {
+                return .json(JSONLogFormat(mappings: mappings, options: options, name: "nginx-json"))
+            }
+            return .nginx(try NginxFormat(template: template, options: options))
+        case .alb: return .alb(ALBFormat(options: options))
+        case .envoy: return .envoy(EnvoyTextFormat(options: options))
+        case .kong, .awsAPIGateway, .envoyJSON, .traefik, .json:
+            return .json(try JSONLogFormat(spec: spec, options: options))
+        }
+    }
+
+    /// Picks the format that reads most of `lines` (the input's first non-blank lines).
+    static func detect(_ lines: [ByteView], configuration: IngestConfiguration) -> AnyFormat? {
+        guard let first = lines.first else { return nil }
+        let options = configuration.formatOptions
+        func score(_ format: inout AnyFormat) -> Int {
+            var records = RecordBuffer()
+            var good = 0
+            for line in lines {
+                records.removeAll()
+                let outcome: ParseOutcome
+                switch format {
+                case .combined(var f): outcome = f.parse(line, into: &records)
+                case .nginx(var f): outcome = f.parse(line, into: &records)
+                case .json(var f): outcome = f.parse(line, into: &records)
+                case .alb(var f): outcome = f.parse(line, into: &records)
+                case .envoy(var f): outcome = f.parse(line, into: &records)
+                }
+                if case .records = outcome { good += 1 }
+            }
+            return good
+        }
+        var candidates: [AnyFormat] = []
+        if let logFormat = configuration.logFormat, let f = try? make(.nginx(logFormat), options: options) {
+            candidates.append(f)
+        }
+        if first.count > 0 && (first[0] == UInt8(ascii: "{") || first[0] == UInt8(ascii: "[")) {
+            if let spec = JSONLogFormat.detect(first), let f = try? make(spec, options: options) { candidates.append(f) }
+        } else {
+            if ALBFormat.detect(first) { candidates.append(.alb(ALBFormat(options: options))) }
+            if EnvoyTextFormat.detect(first) { candidates.append(.envoy(EnvoyTextFormat(options: options))) }
+            candidates.append(.combined(CombinedFormat()))
+        }
+        var best: AnyFormat?
+        var bestScore = 0
+        for var candidate in candidates {
+            let s = score(&candidate)
+            if s > bestScore {
+                best = candidate
+                bestScore = s
+            }
+        }
+        // At least half the sample must parse, so one lucky line does not decide.
+        return bestScore * 2 >= lines.count ? best : nil
+    }
+}
+
+/// Reads inputs one after another, each on a reader thread feeding the calling thread, which
+/// splits, checks, parses and normalises lines and hands events to a sink.
+struct IngestEngine {
+    let configuration: IngestConfiguration
+    var normalizer: EventNormalizer
+    var diagnostics = Diagnostics()
+
+    init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
+        self.configuration = configuration
+        normalizer = EventNormalizer(
+            fingerprinter: fingerprinter, trustedProxies: configuration.trustedProxies,
+            endpointPatterns: configuration.endpointPatterns, keyField: configuration.formatOptions.keyField)
+    }
+
+    mutating func run<S: EventSink>(_ inputs: [InputSource], into sink: inout S) {
+        for (index, input) in inputs.enumerated() {
+            run(input, index: Int32(index), into: &sink)
+        }
+    }
+
+    mutating func run<S: EventSink>(_ input: InputSource, index: Int32, into sink: inout S) {
+        let pipe = ChunkPipe()
+        let done = DispatchSemaphore(value: 0)
+        let reader = InputReader(source: input)
+        DispatchQueue.global().async {
+            reader.run(into: pipe)
+            done.signal()
+        }
+        consume(pipe, input: input, index: index, into: &sink)
+        done.wait()
+    }
+
+    /// Handles control chunks; returns false at the end of the input.
+    private mutating func control(_ kind: ChunkKind, splitter: inout LineSplitter, name: String, index: Int32) -> Bool {
+        switch kind {
+        case .data: return true
+        case .end: return false
+        case .warning(let error), .failure(let error):
+            diagnostics.errors.append(error)
+            return true
+        case .discontinuity(let error):
+            diagnostics.errors.append(error)
+            splitter.cut { line, verdict in
+                diagnostics.lines += 1
+                if case .rejected(let reason, let bytes) = verdict {
+                    diagnostics.reject(reason, file: name, line: line, bytes: bytes)
+                }
+            }
+            return true
+        }
+    }
+
+    private mutating func consume<S: EventSink>(_ pipe: ChunkPipe, input: InputSource, index: Int32, into sink: inout S) {
+        let name = input.displayName
+        var splitter = LineSplitter(maxLineLength: configuration.maxLineLength)
+        defer { splitter.deallocate() }
+        // Wait for the first bytes, then pick the format from the first lines.
+        var format: AnyFormat?
+        var pending: (bytes: UnsafeRawBufferPointer, kind: ChunkKind)?
+        var ended = false
+        while format == nil && !ended {
+            let chunk = pipe.next()
+            if case .data = chunk.kind, chunk.bytes.count > 0 {
+                if let forced = configuration.format {
+                    format = try? FormatFactory.make(forced, options: configuration.formatOptions)
+                } else {
+                    format = FormatFactory.detect(IngestEngine.sampleLines(chunk.bytes), configuration: configuration)
+                }
+                if format == nil {
+                    let first = IngestEngine.sampleLines(chunk.bytes).first ?? ByteView.empty
+                    diagnostics.errors.append(.unrecognisedFormat(file: name, firstLine: Redactor.excerpt(first, limit: 120)))
+                    pipe.cancel()
+                    pipe.release()
+                    drain(pipe)
+                    return
+                }
+                pending = chunk
+            } else {
+                ended = !control(chunk.kind, splitter: &splitter, name: name, index: index)
+                pipe.release()
+            }
+        }
+        guard let chosen = format, let first = pending else { return }
+        diagnostics.formats.append((name, chosen.name))
+        switch chosen {
+        case .combined(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .nginx(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .json(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .alb(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .envoy(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        }
+    }
+
+    private func drain(_ pipe: ChunkPipe) {
+        while true {
+            let chunk = pipe.next()
+            pipe.release()
+            if case .end = chunk.kind { return }
+        }
+    }
+
+    /// The first non-blank lines of a chunk, for format detection.
+    static func sampleLines(_ bytes: UnsafeRawBufferPointer, limit: Int = 20) -> [ByteView] {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return [] }
+        var lines: [ByteView] = []
+        var p = base
+        let end = base + bytes.count
+        while p < end && lines.count < limit {
+            let nl = findNewline(p, end)
+            var length = (nl ?? end) - p
+            if length > 0 && p[length - 1] == 0x0D { length -= 1 }
+            if length > 0 { lines.append(ByteView(base: p, count: min(length, 64 << 10))) }
+            guard let nl else { break }
+            p = nl + 1
+        }
+        return lines
+    }
+
+    private mutating func stream<F: LogFormat, S: EventSink>(
+        _ format: inout F, first: UnsafeRawBufferPointer, pipe: ChunkPipe, splitter: inout LineSplitter, name: String,
+        index: Int32, sink: inout S
+    ) {
+        var records = RecordBuffer()
+        var chunk = first
+        var kind = ChunkKind.data
+        while true {
+            if case .data = kind {
+                diagnostics.bytes += Int64(chunk.count)
+                splitter.feed(chunk) { lineNumber, verdict in
+                    handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+                }
+            } else if !control(kind, splitter: &splitter, name: name, index: index) {
+                break
+            }
+            pipe.release()
+            (chunk, kind) = pipe.next()
+        }
+        pipe.release()
+        splitter.finish { lineNumber, verdict in
+            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+        }
+    }
+
+    @inline(__always)
+    private mutating func handle<F: LogFormat, S: EventSink>(
+        _ verdict: LineVerdict, lineNumber: Int64, format: inout F, records: inout RecordBuffer, name: String, index: Int32,
+        sink: inout S
+    ) {
+        diagnostics.lines += 1
+        switch verdict {
+        case .rejected(let reason, let bytes):
+            diagnostics.reject(reason, file: name, line: lineNumber, bytes: bytes)
+        case .line(let line):
+            if line.count == 0 { return }
+            switch LineCheck.check(line) {
+            case .ascii, .utf8: break
+            case .invalidUTF8: diagnostics.invalidUTF8 += 1
+            case .binary:
+                diagnostics.reject(.binary, file: name, line: lineNumber, bytes: line)
+                return
+            }
+            records.removeAll()
+            switch format.parse(line, into: &records) {
+            case .records(let count):
+                let source = SourceRef(input: index, line: lineNumber)
+                for i in 0..<count {
+                    guard let event = normalizer.normalize(records[i], source: source) else {
+                        diagnostics.reject(.badTimestamp, file: name, line: lineNumber, bytes: line)
+                        continue
+                    }
+                    diagnostics.events += 1
+                    if event.key != nil { diagnostics.eventsWithKey += 1 }
+                    sink.consume(event, fields: records[i], normalizer: normalizer, inputName: name)
+                }
+            case .ignored: break
+            case .rejected(let reason): diagnostics.reject(reason, file: name, line: lineNumber, bytes: line)
+            }
+        }
+    }
+}

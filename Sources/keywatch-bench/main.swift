@@ -1,0 +1,2 @@
+// Benchmark entry point; filled in below.
+print("keywatch-bench")

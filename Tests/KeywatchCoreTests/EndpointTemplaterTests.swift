@@ -1,0 +1,47 @@
+import Testing
+
+@testable import KeywatchCore
+
+@Suite struct EndpointTemplaterTests {
+    func template(_ path: String, patterns: [String] = []) -> String {
+        let templater = EndpointTemplater(patterns: patterns.compactMap { EndpointPattern($0) })
+        var out: [UInt8] = []
+        withBytes(path) { templater.template(of: $0, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test(arguments: [
+        ("/v1/orders/48213377?expand=items", "/v1/orders/{id}"),
+        ("/v1/customers/3f2b8c1e-9a4d-4c2e-8f7a-1b2c3d4e5f60/cards", "/v1/customers/{uuid}/cards"),
+        ("/v1/products/SKU-12345", "/v1/products/{id}"),
+        ("/v1/invoices/991/pdf", "/v1/invoices/{id}/pdf"),
+        ("/v1/blobs/9f86d081884c7d659a2feaa0c55ad015", "/v1/blobs/{hex}"),
+        ("/v1/reports/2026-10-26", "/v1/reports/{date}"),
+        ("/v1/users/jane.doe@example.com", "/v1/users/{email}"),
+        ("/v1/sessions/eyJhbGciOiJIUzI1NiJ9xYz12", "/v1/sessions/{token}"),
+        ("/v1/orders/123.json", "/v1/orders/{id}.json"),
+        ("/oauth2/token", "/oauth2/token"),
+        ("/v2/s3/buckets", "/v2/s3/buckets"),
+        ("//v1//orders/", "/v1/orders"),
+        ("/", "/"),
+        ("https://api.example.com:8443/v1/orders/5?x=1", "/v1/orders/{id}"),
+        ("*", "*"),
+        ("/filter/%D9%85%DA%AF%D8%A7", "/filter/{str}"),
+    ])
+    func templates(path: String, expected: String) {
+        #expect(template(path) == expected)
+    }
+
+    @Test func userPatternsComeFirst() {
+        let patterns = ["/v1/users/{user}/avatar", "/files/*"]
+        #expect(template("/v1/users/jane/avatar", patterns: patterns) == "/v1/users/{user}/avatar")
+        #expect(template("/files/a/b/c.txt", patterns: patterns) == "/files/*")
+        #expect(template("/v1/users/jane/profile", patterns: patterns) == "/v1/users/jane/profile")
+    }
+
+    @Test func veryLongPathsAreBounded() {
+        let long = "/" + (0..<200).map { "seg\($0 % 3 == 0 ? "a" : "b")" }.joined(separator: "/")
+        #expect(template(long).utf8.count <= EndpointTemplater.maxLength + 70)
+        #expect(template(long).hasSuffix("/…"))
+    }
+}

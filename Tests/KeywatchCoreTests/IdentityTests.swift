@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+@testable import KeywatchCore
+
+@Suite struct IdentityTests {
+    @Test func keyIDsAreStableKeyedAndShort() {
+        let a = KeyFingerprinter(secret: [UInt8](repeating: 1, count: 32))
+        let b = KeyFingerprinter(secret: [UInt8](repeating: 2, count: 32))
+        let key = "ak_live_Q7xYzW3kLmN8pR2sT5uVnD"
+        #expect(a.keyID(for: key) == a.keyID(for: key))
+        #expect(a.keyID(for: key) != b.keyID(for: key))
+        #expect(a.keyID(for: key) != a.keyID(for: key + "x"))
+        #expect(a.keyID(for: key).hasPrefix("k_"))
+        #expect(a.keyID(for: key).count == 26)
+        #expect(a.keyID(for: "c1", source: .consumer) != a.keyID(for: "c1", source: .header))
+    }
+
+    @Test(arguments: [
+        ("ak_live_Q7xYzW3kLmN8pR2sT5uVnD", "ak_live_Q7…nD"),
+        ("0123456789abcdef0123456789abcdef", "0123…ef"),
+        ("short-key-1", "sh…1"),
+        ("tiny", "t…"),
+        ("sk-proj-AAAABBBBCCCCDDDD", "sk-proj-AA…DD"),
+    ])
+    func hintsMaskMostOfTheKey(key: String, expected: String) {
+        #expect(withBytes(key) { KeyHint.make(for: $0) } == expected)
+    }
+
+    @Test func secretIsCreatedOnceWithMode0600() throws {
+        let dir = TemporaryDirectory()
+        let state = dir.path + "/state"
+        let first = try KeyFingerprinter(stateDirectory: state)
+        let second = try KeyFingerprinter(stateDirectory: state)
+        #expect(first.keyID(for: "k") == second.keyID(for: "k"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: state + "/" + KeyFingerprinter.secretFileName)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((attributes[.size] as? Int) == 32)
+        // A damaged secret is reported, not silently replaced: ids would change.
+        dir.write("state/" + KeyFingerprinter.secretFileName, "short")
+        #expect(throws: StateError.self) { try KeyFingerprinter(stateDirectory: state) }
+    }
+
+    @Test func registryFingerprintsEachKeyOnceAndKeepsNoRawKey() {
+        var registry = KeyRegistry(fingerprinter: Fixtures.fingerprinter)
+        let h1 = withBytes("ak_live_AAAA0000000000000001") { registry.handle(for: $0, source: .header) }
+        let h2 = withBytes("ak_live_AAAA0000000000000002") { registry.handle(for: $0, source: .header) }
+        let h1again = withBytes("ak_live_AAAA0000000000000001") { registry.handle(for: $0, source: .query) }
+        #expect(h1 == h1again)
+        #expect(h1 != h2)
+        #expect(registry.count == 2)
+        #expect(registry[h1].id == Fixtures.fingerprinter.keyID(for: "ak_live_AAAA0000000000000001"))
+        for handle in 0..<5000 {
+            _ = withBytes("key-\(handle)-padding-padding") { registry.handle(for: $0, source: .header) }
+        }
+        #expect(registry.count == 5002)
+        let dump = String(describing: registry)
+        #expect(!dump.contains("ak_live_AAAA0000000000000001"))
+    }
+
+    @Test func bearerTokensAndHeaderPriority() throws {
+        var fields = RawFields()
+        try withBytes("Bearer tok_ABCDEFGH12345678") { auth in
+            fields.authorization = auth
+            fields.timeMillis = 0
+            fields.target = ByteView.empty
+            var normalizer = EventNormalizer(fingerprinter: Fixtures.fingerprinter)
+            let normalized = normalizer.normalize(fields, source: SourceRef(input: 0, line: 1))
+            let event = try #require(normalized)
+            let identity = normalizer.keys[try #require(event.key)]
+            #expect(identity.source == .bearer)
+            #expect(identity.id == Fixtures.fingerprinter.keyID(for: "tok_ABCDEFGH12345678"))
+        }
+    }
+
+    @Test func trustedProxyResolution() {
+        let normalizer = EventNormalizer(fingerprinter: Fixtures.fingerprinter)
+        func client(_ remote: String, _ xff: String) -> String? {
+            withBytes(remote) { r in withBytes(xff) { x in normalizer.resolveClient(remote: r, forwardedFor: x) } }?
+                .description
+        }
+        #expect(client("203.0.113.1", "198.51.100.9") == "203.0.113.1")  // untrusted peer: ignore XFF
+        #expect(client("10.0.0.5", "198.51.100.9, 10.1.1.1") == "198.51.100.9")
+        #expect(client("10.0.0.5", "6.6.6.6, 198.51.100.9") == "198.51.100.9")  // spoofed left entry ignored
+        #expect(client("10.0.0.5", "-") == "10.0.0.5")
+        #expect(client("[2001:db8::5]:1234", "") == "2001:db8::5")
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import KeywatchCore
+
+@Suite struct IngestTests {
+    static func line(_ n: Int, path: String = "/v1/orders") -> String {
+        let second = String(format: "%02d", n % 60)
+        let minute = String(format: "%02d", (n / 60) % 60)
+        return "198.51.100.\(n % 250) - - [26/Oct/2026:13:\(minute):\(second) +0000] \"GET \(path)/\(n) HTTP/1.1\" 200 \(n) \"-\" \"ua\""
+    }
+
+    static func lines(_ range: Range<Int>) -> String {
+        range.map { line($0) }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func concatenatedGzipMembersAreAllRead() throws {
+        let data = try gzip(Data(Self.lines(0..<100).utf8)) + gzip(Data(Self.lines(100..<250).utf8))
+        let (records, report) = parse(data: data, name: "rotated.gz.notanextension")
+        #expect(report.diagnostics.events == 250)
+        #expect(report.diagnostics.errors.isEmpty)
+        #expect(records.last?.bytes == 249)
+        #expect(records[100].source.hasSuffix(":101"))
+    }
+
+    @Test func truncatedGzipKeepsEveryCompleteLineAndReportsTheOffset() throws {
+        let full = try gzip(Data(Self.lines(0..<3000).utf8))
+        let cut = full.prefix(full.count * 2 / 3)
+        let (records, report) = parse(data: cut, name: "cut.log.gz")
+        #expect(records.count > 1000)
+        #expect(records.count < 3000)
+        // Every event read is intact and in order.
+        for (i, r) in records.enumerated() { #expect(r.bytes == Int64(i)) }
+        let error = try #require(report.diagnostics.errors.first)
+        guard case .truncatedGzip(let file, let offset) = error else {
+            Issue.record("expected truncatedGzip, got \(error)")
+            return
+        }
+        #expect(file.hasSuffix("cut.log.gz"))
+        #expect(offset == Int64(cut.count))
+        #expect(report.hadInputErrors)
+        // The cut line is counted, not silently lost.
+        #expect(report.diagnostics.rejects[.truncated] == 1)
+    }
+
+    @Test func corruptMemberIsReportedAndTheNextMemberIsStillRead() throws {
+        var first = try gzip(Data(Self.lines(0..<2000).utf8))
+        let second = try gzip(Data(Self.lines(2000..<2100).utf8))
+        // Damage the middle of the first member's deflate data.
+        for i in (first.count / 2)..<(first.count / 2 + 64) { first[i] ^= 0x5A }
+        let (records, report) = parse(data: first + second, name: "damaged.gz")
+        #expect(report.hadInputErrors)
+        #expect(report.diagnostics.errors.contains {
+            if case .corruptGzip = $0 { return true }
+            return false
+        })
+        // All 100 lines of the intact second member are there.
+        #expect(records.filter { ($0.bytes ?? -1) >= 2000 }.count == 100)
+    }
+
+    @Test func binaryJunkLongLinesAndInvalidUTF8() throws {
+        var data = Data(Self.line(1).utf8) + Data("\n".utf8)
+        data += Data([0x00, 0x01, 0xFF, 0x00, 0x41, 0x0A])  // binary junk with NULs
+        data += Data(String(repeating: "x", count: 70_000).utf8) + Data("\n".utf8)  // over 64 KiB
+        data += Data(Self.line(2).replacingOccurrences(of: "\"ua\"", with: "\"caf\u{00E9}\"").utf8) + Data("\n".utf8)
+        var invalid = Data(Self.line(3).utf8)
+        invalid[invalid.count - 2] = 0xC3  // a lone lead byte inside the user agent
+        data += invalid + Data("\n".utf8)
+        data += Data(Self.line(4).utf8)  // no final newline
+        let (records, report) = parse(data: data)
+        #expect(records.map(\.bytes) == [1, 2, 3, 4])
+        #expect(report.diagnostics.rejects[.binary] == 1)
+        #expect(report.diagnostics.rejects[.lineTooLong] == 1)
+        #expect(report.diagnostics.invalidUTF8 == 1)
+        #expect(records[1].userAgent == "caf\u{00E9}")
+        #expect(records[2].userAgent == "u\u{FFFD}")
+        #expect(report.diagnostics.lines == 6)
+    }
+
+    @Test func enormousLineSpanningChunksIsSkippedWithoutBuffering() throws {
+        var text = Self.line(1) + "\n"
+        text += String(repeating: "y", count: 3 << 20) + "\n"  // 3 MiB line across several 1 MiB chunks
+        text += Self.lines(2..<5000)
+        let (records, report) = parse(text)
+        #expect(records.count == 4999)
+        #expect(report.diagnostics.rejects[.lineTooLong] == 1)
+        #expect(records[1].source.hasSuffix(":3"))
+    }
+
+    @Test func linesCrossingChunkBoundariesAreIntact() {
+        // ~14 MB of lines: many chunk boundaries fall inside lines.
+        let count = 120_000
+        let (records, report) = parse(Self.lines(0..<count))
+        #expect(report.diagnostics.events == Int64(count))
+        #expect(report.diagnostics.rejectedLines == 0)
+        #expect(records.indices.allSatisfy { records[$0].bytes == Int64($0) })
+    }
+
+    @Test func missingFilesAndUnknownFormatsAreErrorsButOtherInputsAreRead() {
+        let dir = TemporaryDirectory()
+        let good = dir.write("good.log", Self.lines(0..<10))
+        let weird = dir.write("weird.log", "hello world\nthis is prose\n")
+        let (records, report) = parseFiles([dir.path + "/nope.log", weird, good])
+        #expect(records.count == 10)
+        #expect(report.diagnostics.errors.count == 2)
+        #expect(report.hadInputErrors)
+        #expect(report.summary.contains("nope.log: cannot open"))
+        #expect(report.summary.contains("weird.log: skipped"))
+    }
+
+    @Test func emptyAndBlankInputs() {
+        let (records, report) = parse("\n\n\r\n")
+        #expect(records.isEmpty)
+        #expect(report.diagnostics.rejectedLines == 0)
+        let (none, emptyReport) = parse("")
+        #expect(none.isEmpty)
+        #expect(!emptyReport.hadInputErrors)
+    }
+
+    @Test func rotatedSetsSortOldestFirst() {
+        let sorted = InputExpansion.sortRotated([
+            "gw/access.log", "gw/access.log.1", "gw/access.log.2.gz", "gw/access.log.10.gz",
+        ])
+        #expect(sorted == ["gw/access.log.10.gz", "gw/access.log.2.gz", "gw/access.log.1", "gw/access.log"])
+        let dated = InputExpansion.sortRotated(["a/access.log", "a/access.log-20261027.gz", "a/access.log-20261026.gz"])
+        #expect(dated == ["a/access.log-20261026.gz", "a/access.log-20261027.gz", "a/access.log"])
+    }
+}
