@@ -47,7 +47,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["KeywatchCore"]
+            dependencies: ["keywatch"]
         ),
     ]
 )

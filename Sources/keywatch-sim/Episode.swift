@@ -68,6 +68,8 @@ struct Episode: Sendable {
     let isIncident: Bool
     /// Affected keys; `nil` means every key.
     var keys: [Int]?
+    /// Hints to list instead of `keys` (for keys outside the key set).
+    var hintsOverride: [String]?
     /// Start of the window (inclusive).
     var start: EpochMillis
     /// End of the window (exclusive).

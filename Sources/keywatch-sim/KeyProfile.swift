@@ -300,10 +300,10 @@ struct KeyFactory {
 
     private mutating func drawVolume(kind: KeyKind) -> Double {
         switch kind {
-        case .service: return min(4000, max(8, rng.logNormal(median: 60, sigma: 1.1)))
-        case .batch: return min(1500, max(15, rng.logNormal(median: 80, sigma: 0.7)))
-        case .mobile: return min(6000, max(40, rng.logNormal(median: 300, sigma: 0.9)))
-        case .partner: return min(1500, max(4, rng.logNormal(median: 35, sigma: 1.0)))
+        case .service: return min(3000, max(4, rng.logNormal(median: 11, sigma: 1.1)))
+        case .batch: return min(1000, max(8, rng.logNormal(median: 16, sigma: 0.7)))
+        case .mobile: return min(3000, max(20, rng.logNormal(median: 55, sigma: 0.9)))
+        case .partner: return min(1000, max(2, rng.logNormal(median: 7, sigma: 1.0)))
         case .rare: return rng.double(in: 0.5...6)
         case .dormant: return rng.double(in: 4...25)
         }

@@ -118,7 +118,7 @@ enum CIDR: Hashable, Sendable, CustomStringConvertible {
 
 /// What kind of operator a synthetic network belongs to.
 enum NetworkKind: String, Sendable {
-    case cloud, mobile, isp, hosting, monitoring, internal
+    case cloud, mobile, isp, hosting, monitoring, `internal`
 }
 
 /// One address range of a synthetic network, as written to `networks.csv`.

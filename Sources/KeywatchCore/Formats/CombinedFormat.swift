@@ -1,19 +1,30 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Scanning helpers shared by the text formats.
 enum TextScan {
     /// The end of a quoted field whose opening quote is at `open`: the index of the closing quote,
     /// skipping backslash escapes (`\"`, `\\`). `nil` if the line ends first.
-    @inlinable
+    @inline(__always)
     static func closingQuote(_ line: ByteView, after open: Int) -> Int? {
+        guard let base = line.base else { return nil }
         var i = open + 1
         let n = line.count
         while i < n {
-            let c = line[i]
-            if c == UInt8(ascii: "\\") {
-                i += 2
-                continue
+            guard let hit = memchr(base + i, 0x22, n - i) else { return nil }
+            let q = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+            // Escaped when preceded by an odd number of backslashes.
+            var backslashes = 0
+            var k = q - 1
+            while k > open && line[k] == UInt8(ascii: "\\") {
+                backslashes += 1
+                k -= 1
             }
-            if c == UInt8(ascii: "\"") { return i }
-            i += 1
+            if backslashes & 1 == 0 { return q }
+            i = q + 1
         }
         return nil
     }
@@ -46,9 +57,12 @@ enum TextScan {
         let start = firstSpace + 1
         var end = request.count
         // The protocol is the last token when it starts with "HTTP/".
-        if let lastSpace = request.lastIndex(of: UInt8(ascii: " ")), lastSpace > firstSpace {
-            let proto = request.slice(lastSpace + 1, request.count)
-            if proto.hasPrefixIgnoringCase("HTTP/") { end = lastSpace }
+        if let lastSpace = request.lastIndex(of: UInt8(ascii: " ")), lastSpace > firstSpace,
+            lastSpace + 5 < request.count, request[lastSpace + 1] | 0x20 == UInt8(ascii: "h"),
+            request[lastSpace + 2] | 0x20 == UInt8(ascii: "t"), request[lastSpace + 3] | 0x20 == UInt8(ascii: "t"),
+            request[lastSpace + 4] | 0x20 == UInt8(ascii: "p"), request[lastSpace + 5] == UInt8(ascii: "/")
+        {
+            end = lastSpace
         }
         fields.target = request.slice(start, end)
     }
@@ -131,20 +145,21 @@ public struct CombinedFormat: LogFormat {
         let bytesField = line.slice(i, bytesEnd)
         guard bytesField.isMissing || bytesField.decimalValue != nil else { return .rejected(.malformed) }
 
-        let index = records.appendNew()
-        records[index].timeMillis = time
-        records[index].remoteAddress = host
-        TextScan.splitRequest(request, into: &records[index])
-        records[index].status = status
-        records[index].bytes = TextScan.optionalInteger(bytesField)
+        var f = RawFields()
+        f.timeMillis = time
+        f.remoteAddress = host
+        TextScan.splitRequest(request, into: &f)
+        f.status = status
+        f.bytes = TextScan.optionalInteger(bytesField)
         // Optional "referer" "user-agent".
         i = TextScan.skipSpaces(line, from: bytesEnd)
         if i < n && line[i] == UInt8(ascii: "\""), let refererEnd = TextScan.closingQuote(line, after: i) {
             i = TextScan.skipSpaces(line, from: refererEnd + 1)
             if i < n && line[i] == UInt8(ascii: "\""), let agentEnd = TextScan.closingQuote(line, after: i) {
-                records[index].userAgent = line.slice(i + 1, agentEnd)
+                f.userAgent = line.slice(i + 1, agentEnd)
             }
         }
+        records.append(f)
         return .records(1)
     }
 }

@@ -69,6 +69,17 @@ public struct RecordBuffer {
         return count - 1
     }
 
+    /// Appends a filled record.
+    @inline(__always)
+    public mutating func append(_ fields: RawFields) {
+        if count == storage.count {
+            storage.append(fields)
+        } else {
+            storage[count] = fields
+        }
+        count += 1
+    }
+
     /// Drops the last record, for a format that started one and then found the line bad.
     public mutating func removeLast() {
         if count > 0 { count -= 1 }

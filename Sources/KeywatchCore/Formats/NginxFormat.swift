@@ -22,6 +22,12 @@ struct CommonLogTimeCache {
     }
 }
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// An nginx access log written with the user's own `log_format`, given as `--log-format`.
 ///
 /// The format string is compiled once into literals and variables; each line is matched against
@@ -43,15 +49,31 @@ public struct NginxFormat: LogFormat {
 
     struct Step {
         var role: Role
-        /// Literal text that follows the variable (may be empty at the end of the format).
-        var literal: [UInt8]
+        /// Where the literal text that follows the variable starts in ``literals`` (it may be empty at the end).
+        var literalStart: Int
+        /// Its length.
+        var literalCount: Int
         /// Whether the variable sits between quotes, so its end is the closing quote.
         var quoted: Bool
+    }
+
+    /// The format's literal texts, back to back, in memory that lives as long as the format.
+    final class LiteralStore: @unchecked Sendable {
+        // Immutable after init; only read afterwards, so sharing it is safe.
+        let base: UnsafeMutablePointer<UInt8>
+        let count: Int
+        init(_ bytes: [UInt8]) {
+            count = bytes.count
+            base = .allocate(capacity: max(1, bytes.count))
+            if !bytes.isEmpty { base.initialize(from: bytes, count: bytes.count) }
+        }
+        deinit { base.deallocate() }
     }
 
     public var name: String { "nginx" }
     let leading: [UInt8]
     let steps: [Step]
+    let literals: LiteralStore
     let hasRequestTime: Bool
     let hasBodyBytes: Bool
     private var timeCache = CommonLogTimeCache()
@@ -68,6 +90,7 @@ public struct NginxFormat: LogFormat {
         var lead: [UInt8]?
         var pending: (Role, Bool)?
         var steps: [Step] = []
+        var store: [UInt8] = []
         var sawTime = false
         func isNameByte(_ c: UInt8) -> Bool {
             c &- 0x30 <= 9 || lowercaseASCII(c) &- 0x61 < 26 || c == UInt8(ascii: "_")
@@ -95,7 +118,8 @@ public struct NginxFormat: LogFormat {
                         throw .badLogFormat(
                             template, reason: "two variables with nothing between them before $\(variable); keywatch cannot tell where one ends")
                     }
-                    steps.append(Step(role: role, literal: literal, quoted: quoted))
+                    steps.append(Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted))
+                    store += literal
                 } else {
                     lead = literal
                 }
@@ -115,7 +139,9 @@ public struct NginxFormat: LogFormat {
         }
         // Trailing spaces in the format are tolerated on lines either way.
         while literal.last == UInt8(ascii: " ") { literal.removeLast() }
-        steps.append(Step(role: role, literal: literal, quoted: quoted))
+        steps.append(Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted))
+        store += literal
+        literals = LiteralStore(store)
         guard sawTime else {
             throw .badLogFormat(template, reason: "it logs no time; add $time_local, $time_iso8601 or $msec")
         }
@@ -183,38 +209,41 @@ public struct NginxFormat: LogFormat {
         if n == 0 { return .ignored }
         var pos = 0
         if !leading.isEmpty {
-            guard matchLiteral(leading, in: line, at: 0) else { return .rejected(.malformed) }
+            let matched = leading.withUnsafeBufferPointer {
+                matchLiteral(ByteView(base: $0.baseAddress, count: $0.count), in: line, at: 0)
+            }
+            guard matched else { return .rejected(.malformed) }
             pos = leading.count
         }
-        let index = records.appendNew()
+        var f = RawFields()
         var upstream = ByteView.empty
         var bytesSent = ByteView.empty
         var timeValue: Int64?
         var badTime = false
+        let literalBase = UnsafePointer(literals.base)
         for step in steps {
             let end: Int
-            if step.literal.isEmpty {
+            let literal = ByteView(base: literalBase + step.literalStart, count: step.literalCount)
+            if literal.isEmpty {
                 end = n
-            } else if step.quoted && step.literal[0] == UInt8(ascii: "\"") {
-                guard let q = TextScan.closingQuote(line, after: pos - 1), matchLiteral(step.literal, in: line, at: q)
+            } else if step.quoted && literal[0] == UInt8(ascii: "\"") {
+                guard let q = TextScan.closingQuote(line, after: pos - 1), matchLiteral(literal, in: line, at: q)
                 else {
-                    records.removeLast()
                     return .rejected(.malformed)
                 }
                 end = q
             } else {
-                guard let found = find(step.literal, in: line, from: step.role == .timeLocal ? min(pos + 20, n) : pos)
+                guard let found = find(literal, in: line, from: step.role == .timeLocal ? min(pos + 20, n) : pos)
                 else {
-                    records.removeLast()
                     return .rejected(.malformed)
                 }
                 end = found
             }
             var value = line.slice(pos, end)
-            if step.literal.isEmpty { value = value.trimmed() }
+            if literal.isEmpty { value = value.trimmed() }
             switch step.role {
-            case .remoteAddress: records[index].remoteAddress = value
-            case .forwardedFor: records[index].forwardedFor = value
+            case .remoteAddress: f.remoteAddress = value
+            case .forwardedFor: f.forwardedFor = value
             case .timeLocal:
                 timeValue = timeCache.parse(value)
                 badTime = timeValue == nil
@@ -224,71 +253,77 @@ public struct NginxFormat: LogFormat {
             case .msec:
                 timeValue = Timestamps.parseEpoch(value, unit: .seconds)
                 badTime = timeValue == nil
-            case .request: TextScan.splitRequest(value, into: &records[index])
-            case .method: records[index].method = value
-            case .requestURI: records[index].target = value
-            case .uri: if records[index].target.isEmpty { records[index].target = value }
-            case .query: if !value.isMissing { records[index].query = value }
+            case .request: TextScan.splitRequest(value, into: &f)
+            case .method: f.method = value
+            case .requestURI: f.target = value
+            case .uri: if f.target.isEmpty { f.target = value }
+            case .query: if !value.isMissing { f.query = value }
             case .status:
                 guard let s = value.decimalValue, s < 1000 else {
                     if value.isMissing { break }
-                    records.removeLast()
                     return .rejected(.malformed)
                 }
-                records[index].status = Int(s)
-            case .bodyBytes: records[index].bytes = TextScan.optionalInteger(value)
+                f.status = Int(s)
+            case .bodyBytes: f.bytes = TextScan.optionalInteger(value)
             case .bytesSent: bytesSent = value
-            case .requestTime: records[index].latencyMillis = value.isMissing ? nil : value.doubleValue.map { $0 * 1000 }
+            case .requestTime: f.latencyMillis = value.isMissing ? nil : value.doubleValue.map { $0 * 1000 }
             case .upstreamTime: upstream = value
-            case .userAgent: records[index].userAgent = value
-            case .authorization: records[index].authorization = value
-            case .key(let source): records[index].offerKey(value, from: source)
+            case .userAgent: f.userAgent = value
+            case .authorization: f.authorization = value
+            case .key(let source): f.offerKey(value, from: source)
             case .ignored: break
             }
-            pos = end + step.literal.count
+            pos = end + step.literalCount
             if pos > n { pos = n }
         }
         if badTime {
-            records.removeLast()
             return .rejected(.badTimestamp)
         }
         guard let timeValue else {
-            records.removeLast()
             return .rejected(.badTimestamp)
         }
-        records[index].timeMillis = timeValue
-        if !hasBodyBytes && !bytesSent.isEmpty { records[index].bytes = TextScan.optionalInteger(bytesSent) }
+        f.timeMillis = timeValue
+        if !hasBodyBytes && !bytesSent.isEmpty { f.bytes = TextScan.optionalInteger(bytesSent) }
         if !hasRequestTime && !upstream.isMissing {
             // "0.012, 0.034" or "0.012 : 0.034" when several upstreams were tried: take the first.
             var end = 0
             while end < upstream.count && upstream[end] != UInt8(ascii: ",") && upstream[end] != UInt8(ascii: " ") {
                 end += 1
             }
-            records[index].latencyMillis = upstream.slice(0, end).doubleValue.map { $0 * 1000 }
+            f.latencyMillis = upstream.slice(0, end).doubleValue.map { $0 * 1000 }
         }
+        records.append(f)
         return .records(1)
     }
 
     @inline(__always)
-    private func matchLiteral(_ literal: [UInt8], in line: ByteView, at position: Int) -> Bool {
+    private func matchLiteral(_ literal: ByteView, in line: ByteView, at position: Int) -> Bool {
         if position + literal.count > line.count {
             // Tolerate a missing trailing-space literal at the very end.
             var k = 0
             while k < literal.count && position + k < line.count && line[position + k] == literal[k] { k += 1 }
-            return position + k == line.count && literal[k...].allSatisfy { $0 == UInt8(ascii: " ") }
+            if position + k != line.count { return false }
+            while k < literal.count {
+                if literal[k] != UInt8(ascii: " ") { return false }
+                k += 1
+            }
+            return true
         }
-        for k in 0..<literal.count where line[position + k] != literal[k] { return false }
-        return true
+        if literal.count == 1 { return line[position] == literal[0] }
+        return memcmp(line.base! + position, literal.base!, literal.count) == 0
     }
 
     @inline(__always)
-    private func find(_ literal: [UInt8], in line: ByteView, from: Int) -> Int? {
+    private func find(_ literal: ByteView, in line: ByteView, from: Int) -> Int? {
         let first = literal[0]
         var i = from
         let n = line.count
+        guard let base = line.base else { return nil }
         while i < n {
-            if line[i] == first && matchLiteral(literal, in: line, at: i) { return i }
-            i += 1
+            guard let hit = memchr(base + i, Int32(first), n - i) else { return nil }
+            let at = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+            if matchLiteral(literal, in: line, at: at) { return at }
+            i = at + 1
         }
         return nil
     }

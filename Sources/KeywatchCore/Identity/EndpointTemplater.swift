@@ -22,21 +22,36 @@ public struct EndpointTemplater: Sendable {
     ///   - target: The request target.
     ///   - out: Cleared, then filled with the template's bytes.
     public func template(of target: ByteView, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
+        let scratch = TemplateScratch()
+        let length = template(of: target, into: scratch)
+        out = Array(UnsafeBufferPointer(start: scratch.base, count: length))
+    }
+
+    /// Writes the template of `target` into `scratch` and returns its length (at most ``TemplateScratch/capacity``).
+    @inline(__always)
+    func template(of target: ByteView, into scratch: TemplateScratch) -> Int {
+        let out = scratch.base
+        var length = 0
+        @inline(__always) func put(_ byte: UInt8) {
+            out[length] = byte
+            length += 1
+        }
+        @inline(__always) func put(_ v: ByteView) {
+            if let base = v.base, v.count > 0 {
+                (out + length).update(from: base, count: v.count)
+                length += v.count
+            }
+        }
         var path = EndpointTemplater.pathPart(of: target)
         if path.isEmpty || path[0] != UInt8(ascii: "/") {
             // "*" (OPTIONS), junk request lines: keep a short literal.
             if path.count > 32 { path = path.slice(0, 32) }
-            if path.isEmpty {
-                out.append(UInt8(ascii: "-"))
-            } else {
-                for i in 0..<path.count { out.append(path[i]) }
-            }
-            return
+            if path.isEmpty { put(UInt8(ascii: "-")) } else { put(path) }
+            return length
         }
         for pattern in patterns where pattern.matches(path) {
-            out.append(contentsOf: pattern.template)
-            return
+            pattern.template.withUnsafeBufferPointer { put(ByteView(base: $0.baseAddress, count: $0.count)) }
+            return length
         }
         var i = 0
         let n = path.count
@@ -45,15 +60,43 @@ public struct EndpointTemplater: Sendable {
             if i >= n { break }
             var j = i
             while j < n && path[j] != UInt8(ascii: "/") { j += 1 }
-            if out.count >= EndpointTemplater.maxLength {
-                out.append(contentsOf: [0x2F, 0xE2, 0x80, 0xA6])  // "/…"
-                return
+            if length >= EndpointTemplater.maxLength {
+                put(UInt8(ascii: "/"))
+                put(0xE2)  // "…"
+                put(0x80)
+                put(0xA6)
+                return length
             }
-            out.append(UInt8(ascii: "/"))
-            EndpointTemplater.appendSegment(path.slice(i, j), to: &out)
+            put(UInt8(ascii: "/"))
+            let segment = path.slice(i, j)
+            let placeholder = EndpointTemplater.placeholder(for: segment)
+            if let text = placeholder.text {
+                text.withUTF8Buffer { put(ByteView(base: $0.baseAddress, count: $0.count)) }
+                put(segment.slice(placeholder.keepFrom, segment.count))
+            } else {
+                put(segment.slice(0, min(segment.count, 64)))
+            }
             i = j
         }
-        if out.isEmpty { out.append(UInt8(ascii: "/")) }
+        if length == 0 { put(UInt8(ascii: "/")) }
+        return length
+    }
+
+
+    /// The placeholder for a segment, and from where to keep the segment's own text (its extension).
+    @inline(__always)
+    static func placeholder(for s: ByteView) -> (text: StaticString?, keepFrom: Int) {
+        // E-mail addresses contain dots that are not extensions.
+        var hasAt = false
+        for k in 0..<s.count where s[k] == UInt8(ascii: "@") { hasAt = true }
+        if hasAt { return (classify(s), s.count) }
+        // Keep a short extension after a placeholder: "123.json" → "{id}.json".
+        if let dot = s.lastIndex(of: UInt8(ascii: ".")), dot > 0, s.count - dot - 1 >= 1, s.count - dot - 1 <= 5 {
+            var letters = true
+            for k in (dot + 1)..<s.count where lowercaseASCII(s[k]) &- 0x61 >= 26 { letters = false }
+            if letters, let text = classify(s.slice(0, dot)) { return (text, dot) }
+        }
+        return (classify(s), s.count)
     }
 
     /// The path of a request target without query, fragment, scheme or host.
@@ -75,33 +118,8 @@ public struct EndpointTemplater: Sendable {
         return v.slice(0, end)
     }
 
-    static func appendSegment(_ s: ByteView, to out: inout [UInt8]) {
-        if s.firstIndex(of: UInt8(ascii: "@")) != nil, let whole = classify(s) {
-            out.append(contentsOf: whole.utf8)
-            return
-        }
-        // Keep a short extension after a placeholder: "123.json" → "{id}.json".
-        var stem = s
-        var ext = ByteView.empty
-        if let dot = s.lastIndex(of: UInt8(ascii: ".")), dot > 0, s.count - dot - 1 >= 1, s.count - dot - 1 <= 5 {
-            var letters = true
-            for k in (dot + 1)..<s.count where lowercaseASCII(s[k]) &- 0x61 >= 26 { letters = false }
-            if letters {
-                stem = s.slice(0, dot)
-                ext = s.slice(dot, s.count)
-            }
-        }
-        if let placeholder = classify(stem) ?? (ext.isEmpty ? nil : classify(s)) {
-            out.append(contentsOf: placeholder.utf8)
-            if classify(stem) != nil { for k in 0..<ext.count { out.append(ext[k]) } }
-            return
-        }
-        let limit = min(s.count, 64)
-        for k in 0..<limit { out.append(s[k]) }
-    }
-
     /// The placeholder for a segment that looks like an identifier, or `nil` to keep it literally.
-    static func classify(_ s: ByteView) -> String? {
+    static func classify(_ s: ByteView) -> StaticString? {
         let n = s.count
         if n == 0 { return nil }
         var digits = 0
@@ -204,4 +222,12 @@ public struct EndpointPattern: Sendable, Hashable {
         while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
         return i >= n
     }
+}
+
+/// Output memory for one endpoint template, reused for every line.
+final class TemplateScratch {
+    /// Room for the longest template: ``EndpointTemplater/maxLength`` plus one last segment and "/…".
+    static let capacity = EndpointTemplater.maxLength + 80
+    let base = UnsafeMutablePointer<UInt8>.allocate(capacity: TemplateScratch.capacity)
+    deinit { base.deallocate() }
 }

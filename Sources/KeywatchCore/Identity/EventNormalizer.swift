@@ -9,7 +9,7 @@
 ///     print(normalizer.keys[event.key!].hint)
 /// }
 /// ```
-public struct EventNormalizer: Sendable {
+public struct EventNormalizer {
     /// Query parameters that carry a credential by default.
     public static let defaultQueryKeyParameters = ["api_key", "apikey", "api-key", "key", "access_token", "x-api-key"]
     /// Networks whose addresses are taken as proxies by default: loopback, private and link-local ranges.
@@ -26,7 +26,7 @@ public struct EventNormalizer: Sendable {
     private let trustedProxies: [CIDR]
     private let queryKeyParameters: [[UInt8]]
     private let explicitQueryParameter: [UInt8]?
-    private var templateBuffer: [UInt8] = []
+    private let templateScratch = TemplateScratch()
     private let overflowEndpoint: EndpointID
 
     /// Creates a normaliser.
@@ -44,7 +44,6 @@ public struct EventNormalizer: Sendable {
         self.trustedProxies = trustedProxies
         queryKeyParameters = EventNormalizer.defaultQueryKeyParameters.map { Array($0.utf8) }
         explicitQueryParameter = keyField.map { Array($0.utf8) }
-        templateBuffer.reserveCapacity(256)
         var interner = ByteInterner(capacity: 200_000)
         overflowEndpoint = Array("{other}".utf8).withUnsafeBufferPointer {
             interner.intern(ByteView(base: $0.baseAddress, count: $0.count))!
@@ -83,10 +82,9 @@ public struct EventNormalizer: Sendable {
             endpoint = endpoints.intern(gateway.count > EndpointTemplater.maxLength ? gateway.slice(0, 200) : gateway)
                 ?? overflowEndpoint
         } else {
-            templater.template(of: f.target, into: &templateBuffer)
-            endpoint = templateBuffer.withUnsafeBufferPointer { buffer in
-                endpoints.intern(ByteView(base: buffer.baseAddress, count: buffer.count))
-            } ?? overflowEndpoint
+            let length = templater.template(of: f.target, into: templateScratch)
+            endpoint =
+                endpoints.intern(ByteView(base: UnsafePointer(templateScratch.base), count: length)) ?? overflowEndpoint
         }
         return AccessEvent(
             time: time,

@@ -37,6 +37,37 @@ public enum FastHash {
     }
 }
 
+extension FastHash {
+    /// Two independent 64-bit hashes of `v` in one pass, for a 128-bit digest.
+    @inlinable
+    public static func hash128(_ v: ByteView, seeds: (UInt64, UInt64)) -> (UInt64, UInt64) {
+        var a = seeds.0 ^ 0x9E37_79B9_7F4A_7C15 ^ UInt64(v.count)
+        var b = seeds.1 ^ 0xC2B2_AE3D_27D4_EB4F ^ UInt64(v.count)
+        guard let base = v.base else { return (mix(a, 0xA076_1D64_78BD_642F), mix(b, 0xA076_1D64_78BD_642F)) }
+        var i = 0
+        let n = v.count
+        let raw = UnsafeRawPointer(base)
+        while i + 8 <= n {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            a = mix(a ^ word, 0xE703_7ED1_A0B4_28DB)
+            b = mix(b ^ word, 0x8EBC_6AF0_9C88_C6E3)
+            i += 8
+        }
+        if i < n {
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(base[i]) << shift
+                shift += 8
+                i += 1
+            }
+            a = mix(a ^ tail, 0x8EBC_6AF0_9C88_C6E3)
+            b = mix(b ^ tail, 0xE703_7ED1_A0B4_28DB)
+        }
+        return (mix(a, 0x5899_65CC_7537_4CC3), mix(b, 0x1D8E_4E27_C47D_124F))
+    }
+}
+
 /// Interns byte strings into dense 32-bit ids, looking up without allocating.
 ///
 /// Used for endpoint templates and other values that repeat across millions of lines.

@@ -57,7 +57,8 @@ public struct KeyRegistry: Sendable {
     mutating func handleSlow(_ raw: ByteView, source: KeySource) -> KeyHandle {
         // Consumer ids live in their own namespace, as the fingerprint does.
         let domain: UInt64 = source == .consumer ? 0xC0 : source == .awsKeyID ? 0xA1 : 0
-        let digest = Digest(a: FastHash.hash(raw, seed: seedA ^ domain), b: FastHash.hash(raw, seed: seedB ^ domain))
+        let (a, b) = FastHash.hash128(raw, seeds: (seedA ^ domain, seedB ^ domain))
+        let digest = Digest(a: a, b: b)
         var slot = Int(truncatingIfNeeded: digest.a) & mask
         while true {
             let id = slots[slot]

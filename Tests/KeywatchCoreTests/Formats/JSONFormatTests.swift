@@ -449,7 +449,7 @@ struct JSONFormatTests {
 
     @Test func binaryJunkIsRejected() throws {
         var format = try JSONLogFormat(spec: .kong, options: FormatOptions())
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = JSONFuzzRandom(seed: 0x5EED)
         for round in 0..<2000 {
             let length = Int(generator.next() % 300)
             var bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -461,7 +461,7 @@ struct JSONFormatTests {
 
     @Test func mutatedRealLinesNeverCrash() throws {
         var format = try JSONLogFormat(spec: .kong, options: FormatOptions())
-        var generator = SplitMix(seed: 42)
+        var generator = JSONFuzzRandom(seed: 42)
         let original = Array(JSONSamples.kongWithKey.utf8)
         let alphabet = Array(#"{}[]":,\u0-9aeflnrstx "#.utf8)
         for _ in 0..<3000 {
@@ -510,7 +510,7 @@ struct JSONFormatTests {
 }
 
 /// A tiny deterministic generator for fuzz-style tests.
-struct SplitMix {
+struct JSONFuzzRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -68,7 +68,9 @@ public struct ALBFormat: LogFormat {
         let userAgent = fields.nextIsQuoted() ? fields.next() ?? .empty : .empty
 
         // Shape checks, so that other formats are not mistaken for this one.
-        guard let t1 = requestTime.doubleValue, let t2 = targetTime.doubleValue, let t3 = responseTime.doubleValue
+        guard let t1 = GatewayFieldText.secondsAsMillis(requestTime),
+            let t2 = GatewayFieldText.secondsAsMillis(targetTime),
+            let t3 = GatewayFieldText.secondsAsMillis(responseTime)
         else { return .rejected(.malformed) }
         let status = GatewayFieldText.status(statusField)
         guard status != nil || statusField.isMissing else { return .rejected(.malformed) }
@@ -85,7 +87,7 @@ public struct ALBFormat: LogFormat {
         records[index].target = target
         records[index].status = status ?? 0
         records[index].bytes = GatewayFieldText.byteCount(sent)
-        if t1 >= 0 && t2 >= 0 && t3 >= 0 { records[index].latencyMillis = (t1 + t2 + t3) * 1000 }
+        if t1 >= 0 && t2 >= 0 && t3 >= 0 { records[index].latencyMillis = t1 + t2 + t3 }
         records[index].userAgent = userAgent.isMissing ? .empty : userAgent
         return .records(1)
     }

@@ -65,13 +65,100 @@ enum GatewayFieldText {
         return total
     }
 
+    /// A decimal number of seconds (`0.086`, `-1`) in milliseconds, moving the decimal point
+    /// instead of multiplying, so `0.001` is exactly 1. `nil` when not a plain decimal.
+    static func secondsAsMillis(_ v: ByteView) -> Double? {
+        let t = v.trimmed()
+        var i = 0
+        var negative = false
+        if i < t.count && t[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        }
+        var mantissa: Int64 = 0
+        var digits = 0
+        var fractionDigits = 0
+        var inFraction = false
+        while i < t.count {
+            let c = t[i]
+            if c == UInt8(ascii: ".") && !inFraction {
+                inFraction = true
+            } else if c &- 0x30 < 10 {
+                guard digits < 17 else { return nil }
+                mantissa = mantissa * 10 + Int64(c &- 0x30)
+                digits += 1
+                if inFraction { fractionDigits += 1 }
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        var millis = Double(mantissa)
+        if fractionDigits < 3 {
+            for _ in fractionDigits..<3 { millis *= 10 }
+        } else if fractionDigits > 3 {
+            var divisor = 1.0
+            for _ in 3..<fractionDigits { divisor *= 10 }
+            millis /= divisor
+        }
+        return negative ? -millis : millis
+    }
+
     /// A timestamp in milliseconds since the epoch: epoch numbers in `unit` when given (else the
     /// unit is guessed from the magnitude), ISO 8601 and common-log times by their shape.
     static func timeMillis(_ v: ByteView, unit: TimeUnit?) -> Int64? {
         let t = v.trimmed().unquoted()
         if t.isMissing { return nil }
+        if let exact = epochMillis(t, unit: unit) { return exact }
         if let unit, t.doubleValue != nil { return Timestamps.parseEpoch(t, unit: unit) }
         return Timestamps.parseAny(t)
+    }
+
+    /// A plain decimal epoch time (`1700000000.123`, `1726783839538`) read without floating point,
+    /// so that `.123` seconds is exactly 123 ms. The unit is guessed from the magnitude when `nil`,
+    /// as ``Timestamps/parseEpochGuessingUnit(_:)`` does. `nil` for anything else (exponents, signs).
+    static func epochMillis(_ t: ByteView, unit: TimeUnit?) -> Int64? {
+        let n = t.count
+        var i = 0
+        var whole: Int64 = 0
+        while i < n, t[i] &- 0x30 < 10 {
+            guard whole < 100_000_000_000_000_000 else { return nil }
+            whole = whole * 10 + Int64(t[i] &- 0x30)
+            i += 1
+        }
+        guard i > 0 else { return nil }
+        var nanos: Int64 = 0  // the fraction of one unit, in billionths
+        var scale: Int64 = 100_000_000
+        if i < n && t[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n, t[i] &- 0x30 < 10 {
+                nanos += Int64(t[i] &- 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        guard i == n else { return nil }
+        let resolved: TimeUnit
+        if let unit {
+            resolved = unit
+        } else {
+            guard whole > 0 else { return nil }
+            resolved =
+                whole >= 100_000_000_000_000_000 ? .nanoseconds
+                : whole >= 100_000_000_000_000 ? .microseconds
+                : whole >= 100_000_000_000 ? .milliseconds : .seconds
+        }
+        let millis: Int64
+        switch resolved {
+        case .seconds:
+            guard whole < 8_000_000_000_000 else { return nil }
+            millis = whole * 1000 + nanos / 1_000_000
+        case .milliseconds: millis = whole
+        case .microseconds: millis = whole / 1000
+        case .nanoseconds: millis = whole / 1_000_000
+        }
+        return millis < 8_000_000_000_000_000 ? millis : nil
     }
 
     /// Splits a request line `GET /path?q HTTP/1.1` into method and target; the protocol is dropped
