@@ -44,7 +44,9 @@ struct BackgroundTraffic {
             }
             for _ in 0..<rng.poisson(6 * share * config.scale) {
                 let client = AddressPlan.ranges[rng.pick(isp)].cidr.randomAddress(using: &rng)
-                let (target, status, bytes) = rng.pick([("/robots.txt", 200, 26), ("/favicon.ico", 404, 153), ("/", 200, 612)])
+                let (target, status, bytes) = rng.pick([
+                    ("/robots.txt", 200, 26), ("/favicon.ico", 404, 153), ("/", 200, 612),
+                ])
                 var event = anonymous(
                     node, at: randomTime(range, &rng), client: client, method: "GET", target: target, status: status,
                     bytes: bytes, rng: &rng)
@@ -133,8 +135,13 @@ struct BackgroundTraffic {
         _ node: Node, at time: EpochMillis, client: ClientAddress, method: String, target: String, status: Int,
         bytes: Int, rng: inout SimRandom
     ) -> SimEvent {
-        let service = target.hasPrefix("/v1/orders") ? 0 : target.hasPrefix("/v1/products") ? 2 : target.hasPrefix(
-            "/v1/me") ? 6 : 11
+        let service: Int
+        switch target {
+        case _ where target.hasPrefix("/v1/orders"): service = 0
+        case _ where target.hasPrefix("/v1/products"): service = 2
+        case _ where target.hasPrefix("/v1/me"): service = 6
+        default: service = 11
+        }
         return SimEvent(
             time: time, latency: Int32(status == 200 ? rng.int(in: 1...12) : rng.int(in: 0...3)), node: node,
             client: client, method: method, target: target, service: Int16(service), status: Int16(status),

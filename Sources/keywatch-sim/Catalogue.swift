@@ -37,6 +37,9 @@ struct EndpointTemplate: Sendable {
     /// Relative popularity when drawing endpoint sets.
     let popularity: Double
 
+    /// Label form, e.g. `GET /v1/orders/{id}`.
+    let label: String
+
     /// Whether the path addresses a single resource (and so can answer 404).
     var hasIdentifier: Bool {
         pieces.contains { piece in
@@ -69,7 +72,8 @@ enum APICatalogue {
     static let services: [GatewayService] = [
         GatewayService(name: "orders", paths: ["/v1/orders", "/v2/orders"], upstreams: ["10.0.0.5", "10.0.0.6"]),
         GatewayService(name: "customers", paths: ["/v1/customers"], upstreams: ["10.0.0.7"]),
-        GatewayService(name: "catalog", paths: ["/v1/products", "/v1/inventory"], upstreams: ["10.0.0.8", "10.0.0.9"]),
+        GatewayService(
+            name: "catalog", paths: ["/v1/products", "/v1/inventory"], upstreams: ["10.0.0.8", "10.0.0.9"]),
         GatewayService(name: "billing", paths: ["/v1/invoices", "/v1/payments"], upstreams: ["10.0.0.10"]),
         GatewayService(name: "search", paths: ["/v2/search"], upstreams: ["10.0.0.11", "10.0.0.12"]),
         GatewayService(name: "fulfilment", paths: ["/v1/shipments", "/v1/stores"], upstreams: ["10.0.0.13"]),
@@ -138,7 +142,7 @@ enum APICatalogue {
 
     /// The label form of a template, with `{id}`-style placeholders.
     static func labelPattern(_ template: EndpointTemplate) -> String {
-        "\(template.method) \(template.pattern)"
+        template.label
     }
 
     private static func make(
@@ -163,7 +167,8 @@ enum APICatalogue {
         }
         return EndpointTemplate(
             method: method, pattern: pattern, pieces: pieces, service: service, success: success,
-            bytesMedian: bytes, latencyMedian: latency, audience: audience, popularity: popularity)
+            bytesMedian: bytes, latencyMedian: latency, audience: audience, popularity: popularity,
+            label: method + " " + pattern)
     }
 
     private static func parse(_ text: String) -> [TemplatePiece] {

@@ -70,6 +70,8 @@ struct Episode: Sendable {
     var keys: [Int]?
     /// Hints to list instead of `keys` (for keys outside the key set).
     var hintsOverride: [String]?
+    /// Raw keys to list with `hintsOverride`.
+    var rawKeysOverride: [String]?
     /// Start of the window (inclusive).
     var start: EpochMillis
     /// End of the window (exclusive).
@@ -88,6 +90,12 @@ struct Episode: Sendable {
     var tagsRegularTraffic = false
     /// Whether the label reports request counts.
     var reportsRequests = false
+
+    /// An id such as `inc-007`: a prefix and a number padded to three digits.
+    static func id(_ prefix: String, _ number: Int) -> String {
+        let digits = String(number)
+        return prefix + "-" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
 
     /// Whether `millis` falls in the window.
     func contains(_ millis: EpochMillis) -> Bool {

@@ -274,7 +274,8 @@ struct KeyFactory {
         for index in rng.sample(candidates, count: count).sorted() {
             let day = rng.int(in: 1...(config.days - 1))
             let localNine = EpochMillis(9 * 60 - keys[index].zone.standardOffset) * Span.minute
-            let created = config.startMillis + EpochMillis(day) * Span.day + localNine
+            let created =
+                config.startMillis + EpochMillis(day) * Span.day + localNine
                 + rng.int64(in: 0..<(6 * Span.hour))
             keys[index].createdAt = min(created, config.endMillis - Span.hour)
         }
@@ -350,10 +351,12 @@ struct KeyFactory {
         case .batch:
             return ([rng.pick(UserAgents.batch)], [1])
         case .mobile:
-            let agents = isWeb ? UserAgents.browsers : UserAgents.mobileApp(name: rng.pick(UserAgents.apps), using: &rng)
+            let agents =
+                isWeb ? UserAgents.browsers : UserAgents.mobileApp(name: rng.pick(UserAgents.apps), using: &rng)
             return (agents, agents.indices.map { pow(0.8, Double($0)) })
         case .partner:
-            let main = rng.pick(UserAgents.partner.enumerated().filter { $0.offset != 6 && $0.offset != 8 }.map(\.element))
+            let main = rng.pick(
+                UserAgents.partner.enumerated().filter { $0.offset != 6 && $0.offset != 8 }.map(\.element))
             return rng.chance(0.2) ? ([main, rng.pick(UserAgents.adHoc)], [0.92, 0.08]) : ([main], [1])
         case .rare, .dormant:
             return rng.chance(0.3)

@@ -85,12 +85,8 @@ struct KeywatchSim: ParsableCommand {
             outputDirectory: out, seed: seed, startDate: CivilDate(parsing: start)!, days: days, liveHours: liveHours,
             keyCount: keys, scale: scale, kongShare: kongShare, incidentsPerKind: incidentsPerKind,
             learningDays: learningDays, gzipLevel: Int32(gzipLevel), healthCheckInterval: healthCheckInterval)
-        do {
-            let summary = try Simulator(config: config).run()
-            print(summary.rendered())
-        } catch {
-            print("keywatch-sim: \(error)")
-            throw ExitCode.failure
-        }
+        // A SimulatorError propagates; ArgumentParser prints it to stderr and exits non-zero.
+        let summary = try Simulator(config: config).run()
+        print(summary.rendered())
     }
 }

@@ -4,6 +4,8 @@ struct LabelWriter {
     private let scenario: Scenario
     private let tallies: [EpisodeTally]
     private let lastRegular: [EpochMillis]
+    /// Legitimate entries found while writing (first uses).
+    let extraLegitimate: [JSONValue]
 
     /// Creates a writer from the planned scenario and what was actually written.
     /// - Parameters:
@@ -11,11 +13,16 @@ struct LabelWriter {
     ///   - scenario: The scenario.
     ///   - tallies: Per-episode counts observed while writing.
     ///   - lastRegular: Per key, the last regular request written (for dormancy).
-    init(config: SimulationConfig, scenario: Scenario, tallies: [EpisodeTally], lastRegular: [EpochMillis]) {
+    ///   - extraLegitimate: Further legitimate entries, appended after the planned ones.
+    init(
+        config: SimulationConfig, scenario: Scenario, tallies: [EpisodeTally], lastRegular: [EpochMillis],
+        extraLegitimate: [JSONValue]
+    ) {
         self.config = config
         self.scenario = scenario
         self.tallies = tallies
         self.lastRegular = lastRegular
+        self.extraLegitimate = extraLegitimate
     }
 
     /// The document as pretty-printed JSON with a trailing newline.
@@ -36,7 +43,7 @@ struct LabelWriter {
             ("keys", .int(scenario.keys.count)),
             ("learning_end", .string(TimeFormat.rfc3339(config.learningEndMillis))),
             ("incidents", .array(incidents)),
-            ("legitimate", .array(legitimate)),
+            ("legitimate", .array(legitimate + extraLegitimate)),
         ])
         return document.rendered() + "\n"
     }
@@ -82,6 +89,7 @@ struct LabelWriter {
         ]
         if let hints = episode.hintsOverride {
             members.append(("keys", .strings(hints)))
+            members.append(("raw_keys", .strings(episode.rawKeysOverride ?? [])))
         } else if let keys = episode.keys {
             members.append(("keys", .strings(keys.map { scenario.keys[$0].hint })))
             members.append(("raw_keys", .strings(keys.map { scenario.keys[$0].key })))

@@ -44,7 +44,9 @@ struct NginxLineFormatter: LineFormatter {
         NginxLineFormatter.appendEscaped(event.method, to: &out)
         out.append(UInt8(ascii: " "))
         NginxLineFormatter.appendEscaped(event.target, to: &out)
-        out.append(contentsOf: event.http == 20 ? " HTTP/2.0\" ".utf8 : event.http == 10 ? " HTTP/1.0\" ".utf8 : " HTTP/1.1\" ".utf8)
+        out.append(
+            contentsOf: event.http == 20
+                ? " HTTP/2.0\" ".utf8 : event.http == 10 ? " HTTP/1.0\" ".utf8 : " HTTP/1.1\" ".utf8)
         out.append(contentsOf: String(event.status).utf8)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: (event.bytes < 0 ? "-" : String(event.bytes)).utf8)
@@ -68,7 +70,9 @@ struct NginxLineFormatter: LineFormatter {
     static func appendEscaped(_ value: String, to out: inout [UInt8]) {
         for byte in value.utf8 {
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x7F {
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                out.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                ])
             } else {
                 out.append(byte)
             }
@@ -143,7 +147,8 @@ struct KongLineFormatter: LineFormatter {
             out.append(UInt8(ascii: ","))
         }
         out.append(contentsOf: "\"content-type\":".utf8)
-        string(path.hasSuffix("/pdf") && event.status == 200 ? "application/pdf" : "application/json; charset=utf-8", &out)
+        string(
+            path.hasSuffix("/pdf") && event.status == 200 ? "application/pdf" : "application/json; charset=utf-8", &out)
         out.append(contentsOf: ",\"content-length\":".utf8)
         string(String(max(0, event.bytes)), &out)
         out.append(contentsOf: ",\"via\":".utf8)

@@ -222,19 +222,17 @@ enum AddressPlan {
         indices { $0.asn == asn && $0.country == country }
     }
 
-    /// The range an address belongs to, if any.
-    static func range(containing address: ClientAddress) -> NetworkRange? {
-        ranges.first { range in
-            switch (range.cidr, address) {
-            case (.v4(let base, let prefix), .v4(let value)):
-                let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)
-                return value & mask == base
-            case (.v6(let high, let prefix), .v6(let value, _)):
-                let mask: UInt64 = prefix == 0 ? 0 : ~UInt64(0) << UInt64(64 - prefix)
-                return value & mask == high
-            default:
-                return false
-            }
+    /// Whether `address` lies in `cidr`.
+    static func contains(_ cidr: CIDR, _ address: ClientAddress) -> Bool {
+        switch (cidr, address) {
+        case (.v4(let base, let prefix), .v4(let value)):
+            let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << UInt32(32 - prefix)
+            return value & mask == base
+        case (.v6(let high, let prefix), .v6(let value, _)):
+            let mask: UInt64 = prefix == 0 ? 0 : ~UInt64(0) << UInt64(64 - prefix)
+            return value & mask == high
+        default:
+            return false
         }
     }
 

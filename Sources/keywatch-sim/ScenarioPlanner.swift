@@ -27,6 +27,7 @@ struct ScenarioPlanner {
     private var used: Set<Int> = []
     private var outageWindow: Range<EpochMillis> = 0..<0
     private var shortfall: [IncidentKind: Int] = [:]
+    private var preferred: GatewayFamily?
 
     /// Creates a planner over the keys built by ``KeyFactory``.
     init(config: SimulationConfig, keys: [KeyProfile]) {
@@ -44,8 +45,12 @@ struct ScenarioPlanner {
             IncidentKind.dormantKey, .rateSpike, .errorSpike, .quotaSpike, .newEndpoint, .newNetwork, .newCountry,
         ] {
             var placed = 0
-            for _ in 0..<perKind where planIncident(kind) {
-                placed += 1
+            for ordinal in 0..<perKind {
+                // The first incident of each kind goes to a Kong key when there is one.
+                preferred = ordinal == 0 ? .kong : nil
+                if planIncident(kind) {
+                    placed += 1
+                }
             }
             if placed < perKind {
                 shortfall[kind] = perKind - placed
@@ -59,10 +64,10 @@ struct ScenarioPlanner {
 
         incidents.sort { ($0.start, $0.kind) < ($1.start, $1.kind) }
         for index in incidents.indices {
-            incidents[index].id = "inc-" + ScenarioPlanner.pad3(index + 1)
+            incidents[index].id = Episode.id("inc", index + 1)
         }
         for index in legit.indices {
-            legit[index].id = "leg-" + ScenarioPlanner.pad3(index + 1)
+            legit[index].id = Episode.id("leg", index + 1)
         }
         let episodes = incidents + legit
         var byKey = Array(repeating: [Int](), count: keys.count)
@@ -128,7 +133,7 @@ struct ScenarioPlanner {
         let baseline = Rhythm.expectedPerHour(keys[key], at: start, config: config) / 60
         let minutes = Double(duration / Span.minute)
         let multiplier = rng.double(in: 8...12)
-        let extra = max(scaled(40), rng.poisson((multiplier - 1) * baseline * minutes))
+        let extra = max(scaled(12), rng.poisson((multiplier - 1) * baseline * minutes))
         var episode = incident(.rateSpike, key: key, start: start, duration: duration)
         episode.burst = Burst(key: key, count: extra)
         episode.tagsRegularTraffic = true
@@ -150,7 +155,8 @@ struct ScenarioPlanner {
         let duration = EpochMillis(rng.int(in: 15...45)) * Span.minute
         let start = busyStart(key: key, duration: duration)
         let baseline = Rhythm.expectedPerHour(keys[key], at: start, config: config) / 60
-        let revoked = rng.chance(0.6)
+        // Alternate the two scenarios so both always occur.
+        let revoked = incidents.filter { $0.kind == IncidentKind.errorSpike.rawValue }.count % 2 == 0
         let status = revoked ? 401 : 403
         let retries = max(scaled(40), rng.poisson(2 * baseline * Double(duration / Span.minute)))
         var episode = incident(.errorSpike, key: key, start: start, duration: duration)
@@ -201,7 +207,9 @@ struct ScenarioPlanner {
         var episode = incident(.quotaSpike, key: key, start: start, duration: Span.day)
         episode.volumeFactor = factor
         episode.tagsRegularTraffic = true
-        episode.detail = [("factor", .rounded(factor, places: 2)), ("expected_requests", .int(Int(expected.rounded())))]
+        episode.detail = [
+            ("factor", .rounded(factor, places: 2)), ("expected_requests", .int(Int(expected.rounded()))),
+        ]
         incidents.append(episode)
         return true
     }
@@ -277,9 +285,34 @@ struct ScenarioPlanner {
 
     /// A random unused key of the given kinds that exists from the start.
     private mutating func pickKey(kinds: [KeyKind]) -> Int? {
-        let candidates = keys.indices.filter { index in
+        let candidates = preferring(
+            keys.indices.filter { index in
+                kinds.contains(keys[index].kind) && keys[index].createdAt == nil && !used.contains(index)
+                    && (keys[index].kind == .dormant || keys[index].activity == .always)
+            })
+        guard !candidates.isEmpty else {
+            return nil
+        }
+        let key = rng.pick(candidates)
+        used.insert(key)
+        return key
+    }
+
+    /// Like ``pickKey(kinds:)`` but among the busiest keys (by peak-hour rate), so that a spike stands out
+    /// against a real baseline.
+    private mutating func pickBusyKey(kinds: [KeyKind]) -> Int? {
+        var candidates = keys.indices.filter { index in
             kinds.contains(keys[index].kind) && keys[index].createdAt == nil && !used.contains(index)
-                && (keys[index].kind == .dormant || keys[index].activity == .always)
+                && keys[index].activity == .always
+        }
+        let peaks = candidates.map { peakPerHour(keys[$0]) }
+        let order = candidates.indices.sorted { (peaks[$0], candidates[$0]) > (peaks[$1], candidates[$1]) }
+        candidates = order.map { candidates[$0] }
+        let preferredOnly = preferring(candidates)
+        if preferredOnly.count < candidates.count {
+            candidates = Array(preferredOnly.prefix(max(3, preferredOnly.count / 4)))
+        } else {
+            candidates = Array(candidates.prefix(max(2 * config.effectiveIncidentsPerKind, candidates.count / 10)))
         }
         guard !candidates.isEmpty else {
             return nil
@@ -289,19 +322,23 @@ struct ScenarioPlanner {
         return key
     }
 
-    /// Like ``pickKey(kinds:)`` but from the busier half, so spikes stand out against a real baseline.
-    private mutating func pickBusyKey(kinds: [KeyKind]) -> Int? {
-        var candidates = keys.indices.filter { index in
-            kinds.contains(keys[index].kind) && keys[index].createdAt == nil && !used.contains(index)
+    /// The key's highest expected hourly rate over the first working week.
+    private func peakPerHour(_ key: KeyProfile) -> Double {
+        var peak = 0.0
+        for hour in stride(from: 0, to: 7 * 24, by: 1) {
+            let time = config.startMillis + EpochMillis(hour) * Span.hour
+            peak = max(peak, Rhythm.expectedPerHour(key, at: time, config: config))
         }
-        candidates.sort { (keys[$0].dailyVolume, $0) > (keys[$1].dailyVolume, $1) }
-        candidates = Array(candidates.prefix(max(1, candidates.count / 2)))
-        guard !candidates.isEmpty else {
-            return nil
+        return peak
+    }
+
+    /// The candidates on the preferred gateway, or all of them when none is.
+    private func preferring(_ candidates: [Int]) -> [Int] {
+        guard let preferred else {
+            return candidates
         }
-        let key = rng.pick(candidates)
-        used.insert(key)
-        return key
+        let matching = candidates.filter { keys[$0].gateway == preferred }
+        return matching.isEmpty ? candidates : matching
     }
 
     /// A start time in the detection period, away from the outage.
@@ -383,7 +420,8 @@ struct ScenarioPlanner {
             }
             let day = rng.int(in: firstDay...lastDay)
             let localTen = EpochMillis(10 * 60 - profile.zone.offset(at: config.startMillis)) * Span.minute
-            let start = config.startMillis + EpochMillis(day) * Span.day + localTen
+            let start =
+                config.startMillis + EpochMillis(day) * Span.day + localTen
                 + rng.int64(in: 0..<(8 * Span.hour))
             let duration = EpochMillis(rng.int(in: 1...4)) * Span.hour
             let addresses = (0..<rng.int(in: 1...3)).map { _ in range.cidr.randomAddress(using: &rng) }
@@ -438,7 +476,8 @@ struct ScenarioPlanner {
         where [.service, .partner, .mobile].contains(keys[key].kind) && keys[key].activity == .always
             && rng.chance(0.35)
         {
-            let adoption = max(release, keys[key].createdAt ?? release)
+            let adoption =
+                max(release, keys[key].createdAt ?? release)
                 + EpochMillis(rng.exponential(mean: 18) * Double(Span.hour))
             if adoption < config.endMillis - Span.hour {
                 keys[key].releaseAdoption = adoption
@@ -578,15 +617,15 @@ struct ScenarioPlanner {
             kind: LegitKind.invalidKey.rawValue, isIncident: false, keys: [], start: config.startMillis,
             end: config.endMillis)
         episode.hintsOverride = invalid.map { String($0.prefix(10)) + "…" + String($0.suffix(2)) }
+        episode.rawKeysOverride = invalid
         episode.detail = [
-            ("raw_keys", .strings(invalid)), ("status", .int(401)),
-            ("note", .string("unknown keys (typos, deleted keys) rejected with 401 a few times a day; not in the key set")),
+            ("status", .int(401)),
+            (
+                "note",
+                .string("unknown keys (typos, deleted keys) rejected with 401 a few times a day; not in the key set")
+            ),
         ]
         legit.append(episode)
         return invalid
-    }
-
-    private static func pad3(_ value: Int) -> String {
-        value < 10 ? "00\(value)" : value < 100 ? "0\(value)" : "\(value)"
     }
 }

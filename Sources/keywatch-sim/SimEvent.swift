@@ -29,6 +29,8 @@ struct SimEvent: Sendable {
     var method: String
     /// Path with query, as sent (including `api_key`/`apikey` when the key travels in the query).
     var target: String
+    /// Endpoint label (`GET /v1/orders/{id}`) for keyed requests; empty otherwise.
+    var endpoint = ""
     /// Kong service index into ``APICatalogue/services``.
     var service: Int16
     /// Response status.

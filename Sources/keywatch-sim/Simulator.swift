@@ -42,6 +42,7 @@ struct Simulator {
         let generator = TrafficGenerator(config: config, scenario: scenario)
         var tallies = Array(repeating: EpisodeTally(), count: scenario.episodes.count)
         var lastRegular = Array(repeating: EpochMillis.min, count: scenario.keys.count)
+        var firstUses = FirstUseTracker(scenario: scenario, learningEnd: config.learningEndMillis)
         var carried: [SimEvent] = []
         var sequence: Int32 = 0
         for day in 0..<config.dayCount {
@@ -66,13 +67,17 @@ struct Simulator {
                 if event.regular, event.keyIndex >= 0 {
                     lastRegular[Int(event.keyIndex)] = event.time
                 }
+                firstUses.observe(event)
             }
         }
         try gw1.close()
         try gw2.close()
         try kong.close()
 
-        let labels = LabelWriter(config: config, scenario: scenario, tallies: tallies, lastRegular: lastRegular)
+        let legitCount = scenario.episodes.filter { !$0.isIncident }.count
+        let labels = LabelWriter(
+            config: config, scenario: scenario, tallies: tallies, lastRegular: lastRegular,
+            extraLegitimate: firstUses.labelEntries(firstID: legitCount + 1))
         var extra: [WrittenFile] = []
         for (name, text) in [
             ("labels.json", labels.render()), ("networks.csv", SampleDocs.networksCSV()),
@@ -82,10 +87,13 @@ struct Simulator {
             let file = try PlainFileSink(path: path)
             try file.write(Array(text.utf8))
             try file.close()
-            extra.append(WrittenFile(relativePath: name, lines: text.split(separator: "\n").count, bytes: FileSystem.size(of: path)))
+            extra.append(
+                WrittenFile(
+                    relativePath: name, lines: text.split(separator: "\n").count, bytes: FileSystem.size(of: path)))
         }
         return RunSummary(
-            config: config, logs: [gw1.files, gw2.files, kong.files], extras: extra, scenario: scenario)
+            config: config, logs: [gw1.files, gw2.files, kong.files], extras: extra, scenario: scenario,
+            firstUseLabels: labels.extraLegitimate.count)
     }
 }
 
@@ -99,6 +107,8 @@ struct RunSummary {
     let extras: [WrittenFile]
     /// The scenario.
     let scenario: Scenario
+    /// Legitimate first-use entries found while writing.
+    let firstUseLabels: Int
 
     /// A short human-readable summary.
     func rendered() -> String {
@@ -116,7 +126,8 @@ struct RunSummary {
                     + "\(RunSummary.megabytes(bytes))")
         }
         let extraBytes = extras.reduce(0) { $0 + $1.bytes }
-        lines.append("  " + extras.map(\.relativePath).joined(separator: ", ") + ": \(RunSummary.megabytes(extraBytes))")
+        lines.append(
+            "  " + extras.map(\.relativePath).joined(separator: ", ") + ": \(RunSummary.megabytes(extraBytes))")
         var kinds: [KeyKind: Int] = [:]
         for key in scenario.keys {
             kinds[key.kind, default: 0] += 1
@@ -148,6 +159,7 @@ struct RunSummary {
                 .map { "\($0) \(scenario.shortfall[IncidentKind(rawValue: $0)!]!)" }.joined(separator: ", ")
             result.append("warning: could not place \(missing) (too few eligible keys or days)")
         }
+        legit["endpoint/network_first_use"] = firstUseLabels
         result.append(
             "legitimate: \(legit.values.reduce(0, +)) ("
                 + legit.keys.sorted().map { "\($0) \(legit[$0]!)" }.joined(separator: ", ") + ")")

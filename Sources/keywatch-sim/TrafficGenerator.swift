@@ -52,7 +52,8 @@ struct TrafficGenerator {
 
     // MARK: - Regular traffic
 
-    private func generateRegular(_ key: KeyProfile, day: Int, range: Range<EpochMillis>, into events: inout [SimEvent]) {
+    private func generateRegular(_ key: KeyProfile, day: Int, range: Range<EpochMillis>, into events: inout [SimEvent])
+    {
         if case .days(let active) = key.activity, !active.contains(day) {
             return
         }
@@ -97,7 +98,8 @@ struct TrafficGenerator {
             guard range.contains(start), start >= key.createdAt ?? .min else {
                 continue
             }
-            let mean = key.dailyVolume * Rhythm.growthFactor(key, at: start, config: config) * config.scale
+            let mean =
+                key.dailyVolume * Rhythm.growthFactor(key, at: start, config: config) * config.scale
                 * volumeFactor(episodes, at: start)
             var time = start
             var pages: [String: Int] = [:]
@@ -219,7 +221,9 @@ struct TrafficGenerator {
         let key = scenario.keys[burst.key]
         var pools = AddressPools(config: config, key: key, day: day)
         var overrides = RequestOverrides()
-        overrides.endpoints = burst.endpoints
+        // Injected calls to the key's own endpoints use its main ones, which it has surely called before.
+        overrides.endpoints =
+            burst.endpoints.isEmpty ? key.endpoints.prefix(2).map { APICatalogue.endpoints[$0] } : burst.endpoints
         overrides.addresses = burst.addresses
         overrides.userAgents = burst.userAgents
         overrides.statuses = burst.statuses
@@ -252,12 +256,27 @@ struct TrafficGenerator {
         } else {
             template = APICatalogue.endpoints[key.endpoints[rng.weightedIndex(key.endpointWeights)]]
         }
-        var target = PathRenderer.render(template, salt: key.salt, at: time, page: overrides.page, using: &rng)
+        var target: String
+        if let page = overrides.page {
+            // A paging job keeps its filters and walks the pages.
+            var fixed = SimRandom(
+                seed: key.salt, streams: [UInt64(TimeFormat.dayNumber(of: time)), UInt64(template.service)])
+            target = PathRenderer.render(template, salt: key.salt, at: time, page: page, using: &fixed)
+        } else {
+            target = PathRenderer.render(template, salt: key.salt, at: time, using: &rng)
+        }
         let node: Node = key.gateway == .kong ? .kong1 : (rng.chance(0.5) ? .gw1 : .gw2)
         let client = overrides.addresses.isEmpty ? pools.address(at: time, using: &rng) : rng.pick(overrides.addresses)
-        let agent: String? =
-            overrides.userAgents.isEmpty
-            ? key.userAgents[rng.weightedIndex(key.userAgentWeights)] : rng.pick(overrides.userAgents)
+        let agent: String?
+        if !overrides.userAgents.isEmpty {
+            agent = rng.pick(overrides.userAgents)
+        } else if key.kind == .mobile {
+            // One app user keeps one device and app version.
+            var device = SimRandom(seed: key.salt, streams: [AddressPools.hash(client)])
+            agent = key.userAgents[device.weightedIndex(key.userAgentWeights)]
+        } else {
+            agent = key.userAgents[rng.weightedIndex(key.userAgentWeights)]
+        }
         var outcome: Outcome
         if overrides.statuses.isEmpty {
             outcome = Outcome.normal(template, key: key, family: node.family, using: &rng)
@@ -278,7 +297,7 @@ struct TrafficGenerator {
         }
         return SimEvent(
             time: time, latency: Int32(outcome.latency), node: node, client: client, method: template.method,
-            target: target, service: Int16(template.service), status: Int16(outcome.status),
+            target: target, endpoint: template.label, service: Int16(template.service), status: Int16(outcome.status),
             bytes: Int32(outcome.bytes), requestBytes: Int32(requestBytes),
             http: rng.chance(key.http2Share) ? 20 : 11, userAgent: agent, referer: key.referer, remoteUser: nil,
             headerKey: headerKey, keyIndex: Int32(key.index), authenticated: true,
@@ -314,6 +333,14 @@ struct AddressPools {
         }
         let pool = self.pool(for: sourceIndex)
         return pool[Int(rng.exponential(mean: Double(pool.count) / 4)) % pool.count]
+    }
+
+    /// A stable 64-bit hash of an address.
+    static func hash(_ address: ClientAddress) -> UInt64 {
+        switch address {
+        case .v4(let value): return SimRandom.mix(UInt64(value), [4])
+        case .v6(let high, let low): return SimRandom.mix(high, [6, low])
+        }
     }
 
     private mutating func pool(for sourceIndex: Int) -> [ClientAddress] {

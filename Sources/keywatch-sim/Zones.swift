@@ -66,8 +66,11 @@ struct ZoneRule: Hashable, Sendable {
     }
 
     private static func lastSunday(year: Int, month: Int) -> CivilDate {
-        let nextMonth = month == 12 ? CivilDate(year: year + 1, month: 1, day: 1) : CivilDate(
-            year: year, month: month + 1, day: 1)
+        let nextMonth =
+            month == 12
+            ? CivilDate(year: year + 1, month: 1, day: 1)
+            : CivilDate(
+                year: year, month: month + 1, day: 1)
         let last = nextMonth.dayNumber - 1
         return CivilDate(dayNumber: last - CivilDate.weekday(dayNumber: last))
     }

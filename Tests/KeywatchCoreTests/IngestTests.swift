@@ -126,3 +126,58 @@ import Testing
         #expect(dated == ["a/access.log-20261026.gz", "a/access.log-20261027.gz", "a/access.log"])
     }
 }
+
+@Suite struct ParallelPathTests {
+    /// The two-thread path (used for `--output none` and analysis) must see exactly what the
+    /// sequential path sees: same events in the same order, same line numbers, same rejects.
+    @Test(arguments: [
+        "realworld/elastic-examples_apache_logs.log.gz", "realworld/secrepo_access.log.2021-10-22.log",
+        "realworld/zanbil-shop_access_log_1000.log",
+    ])
+    func matchesSequentialOnRealLogs(fixture: String) {
+        compare([Fixtures.path(fixture)])
+    }
+
+    @Test func matchesSequentialAcrossManyChunksWithBadLinesAndMultipleInputs() throws {
+        let dir = TemporaryDirectory()
+        var text = ""
+        for i in 0..<40_000 {
+            text += IngestTests.line(i, path: i % 7 == 0 ? "/v1/items?api_key=ak_live_PARALLEL\(i % 13)xxxxxxxxxxxxx" : "/v2/x")
+            text += "\n"
+            if i % 5000 == 17 { text += "garbage line \(i)\n" }
+            if i == 20_000 { text += String(repeating: "z", count: 2_100_000) + "\n" }  // longer than a chunk
+            if i == 30_000 { text += String(repeating: "q", count: 100_000) + "\n" }  // over the line limit
+        }
+        let plain = dir.write("a.log", text)
+        let gz = dir.write("b.log.gz", try gzip(Data(text.utf8)))
+        var cut = try gzip(Data(IngestTests.lines(0..<5000).utf8))
+        cut = cut.prefix(cut.count / 2)
+        let truncated = dir.write("c.log.gz", cut)
+        compare([plain, gz, truncated])
+    }
+
+    func compare(_ paths: [String]) {
+        let job = ParseJob(
+            inputs: paths.map { InputSource(path: $0) }, configuration: IngestConfiguration(),
+            fingerprinter: Fixtures.fingerprinter)
+        let (sequential, seqReport) = job.collect()
+        let (parallel, parReport) = job.collectParallel()
+        #expect(parallel.count == sequential.count)
+        #expect(parReport.diagnostics.lines == seqReport.diagnostics.lines)
+        #expect(parReport.diagnostics.rejects == seqReport.diagnostics.rejects)
+        #expect(parReport.diagnostics.errors == seqReport.diagnostics.errors)
+        #expect(parReport.keys == seqReport.keys)
+        #expect(parReport.endpoints == seqReport.endpoints)
+        #expect(parReport.diagnostics.samples.map(\.line) == seqReport.diagnostics.samples.map(\.line))
+        var mismatches = 0
+        for (a, b) in zip(sequential, parallel) where mismatches < 5 {
+            let same = a.time == b.time && a.ip == b.ip && a.keyID == b.keyID && a.keyHint == b.keyHint
+                && a.endpoint == b.endpoint && a.status == b.status && a.bytes == b.bytes
+                && a.latencyMillis == b.latencyMillis && a.source == b.source
+            if !same {
+                mismatches += 1
+                Issue.record("sequential \(a.jsonLine) != parallel \(b.jsonLine)")
+            }
+        }
+    }
+}

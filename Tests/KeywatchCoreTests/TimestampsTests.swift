@@ -44,3 +44,17 @@ import Testing
         #expect(Timestamps.rfc3339(0) == "1970-01-01T00:00:00.000Z")
     }
 }
+
+@Suite struct EpochPrecisionTests {
+    @Test(arguments: ["1700000000.123", "1700000000.001", "1761486936.999", "1700000000.5"])
+    func millisecondsAreExact(text: String) {
+        let parts = text.split(separator: ".")
+        let expected = Int64(parts[0])! * 1000 + Int64(parts[1].padding(toLength: 3, withPad: "0", startingAt: 0))!
+        #expect(withBytes(text) { Timestamps.parseEpoch($0, unit: .seconds) } == expected)
+    }
+
+    @Test(arguments: ["1e300", "99999999999999999999999", "-5", "1.2.3", "NaN"])
+    func absurdValuesAreRejectedNotTrapped(text: String) {
+        #expect(withBytes(text) { Timestamps.parseEpochGuessingUnit($0) } == nil)
+    }
+}

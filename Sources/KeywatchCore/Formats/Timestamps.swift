@@ -166,19 +166,56 @@ public enum Timestamps {
     ///   - unit: What one unit of the number is.
     /// - Returns: Milliseconds since the epoch, or `nil` if `v` is not a number.
     public static func parseEpoch(_ v: ByteView, unit: TimeUnit) -> Int64? {
-        guard let value = v.doubleValue, value.isFinite, value >= 0 else { return nil }
-        let millis = unit.toMillis(value)
-        guard millis < 8.0e15 else { return nil }
-        return Int64(millis.rounded(.down))
+        // Integer and fraction are read apart, so `1700000000.123` s is exactly 1700000000123 ms.
+        var i = 0
+        var whole: Int64 = 0
+        var digits = 0
+        while i < v.count, v[i] &- 0x30 <= 9 {
+            if digits >= 19 { return nil }
+            whole = whole * 10 + Int64(v[i] &- 0x30)
+            i += 1
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        var fractionMillis = 0.0
+        if i < v.count && v[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 0.1
+            var fractionDigits = 0
+            var fraction = 0.0
+            while i < v.count, v[i] &- 0x30 <= 9 {
+                if fractionDigits < 9 { fraction += Double(v[i] &- 0x30) * scale }
+                scale *= 0.1
+                fractionDigits += 1
+                i += 1
+            }
+            // Round the fraction at a nanosecond so 0.123 does not become 0.12299999.
+            fractionMillis = (unit.toMillis(fraction) * 1e6).rounded() / 1e6
+        }
+        guard i == v.count else { return nil }
+        let millis: Int64
+        switch unit {
+        case .seconds:
+            guard whole < 8_000_000_000_000 else { return nil }
+            millis = whole * 1000
+        case .milliseconds: millis = whole
+        case .microseconds: millis = whole / 1000
+        case .nanoseconds: millis = whole / 1_000_000
+        }
+        guard millis >= 0, millis < 8_000_000_000_000_000 else { return nil }
+        return millis + Int64(fractionMillis.rounded(.down))
     }
 
     /// Reads a number of seconds, milliseconds, microseconds or nanoseconds since the epoch,
     /// picking the unit from its magnitude (as Kong, AWS and Traefik emit all four).
     public static func parseEpochGuessingUnit(_ v: ByteView) -> Int64? {
-        guard let value = v.doubleValue, value.isFinite, value > 0 else { return nil }
+        guard let value = v.doubleValue, value.isFinite, value > 0, value < 1e20 else { return nil }
         let unit: TimeUnit =
             value >= 1e17 ? .nanoseconds : value >= 1e14 ? .microseconds : value >= 1e11 ? .milliseconds : .seconds
-        return Int64(unit.toMillis(value).rounded(.down))
+        if let exact = parseEpoch(v, unit: unit) { return exact }
+        let millis = unit.toMillis(value)
+        guard millis < 8e15 else { return nil }
+        return Int64(millis.rounded(.down))
     }
 
     /// Reads any of the layouts above, choosing by shape.

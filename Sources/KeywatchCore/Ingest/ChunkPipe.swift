@@ -1,5 +1,11 @@
 import Dispatch
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// What a chunk handed from the reader thread to the parser carries.
 enum ChunkKind: Sendable {
     /// Decompressed bytes.
@@ -12,6 +18,8 @@ enum ChunkKind: Sendable {
     case failure(IngestError)
     /// The input ended.
     case end
+    /// Line-aligned mode only: a line longer than a whole chunk was dropped here.
+    case overlongLine
 }
 
 /// A bounded single-producer, single-consumer hand-off of fixed-size buffers between the reader
@@ -33,12 +41,22 @@ final class ChunkPipe: @unchecked Sendable {
     private let empty: DispatchSemaphore
     private let full = DispatchSemaphore(value: 0)
     private var writeIndex = 0
+    private var takeIndex = 0
     private var readIndex = 0
     /// Set by the consumer to ask the producer to stop early.
     private let cancelFlag = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
-    init(slotCount: Int = 4, chunkSize: Int = 1 << 20) {
+    /// When set, every data chunk ends at a line end: the bytes after the last newline move to the next chunk.
+    let alignToLines: Bool
+    private var carry: UnsafeMutableRawBufferPointer
+    private var carryLength = 0
+    private var discardingLine = false
+    private var holding = false
+
+    init(slotCount: Int = 4, chunkSize: Int = 1 << 20, alignToLines: Bool = false) {
         self.chunkSize = chunkSize
+        self.alignToLines = alignToLines
+        carry = .allocate(byteCount: alignToLines ? chunkSize : 1, alignment: 16)
         slots = (0..<slotCount).map { _ in
             Slot(buffer: .allocate(byteCount: chunkSize, alignment: 16))
         }
@@ -47,6 +65,7 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     deinit {
+        carry.deallocate()
         for slot in slots { slot.buffer.deallocate() }
         cancelFlag.deallocate()
     }
@@ -55,12 +74,89 @@ final class ChunkPipe: @unchecked Sendable {
 
     /// Waits for a free buffer and returns it for filling.
     func acquire() -> UnsafeMutableRawBufferPointer {
-        empty.wait()
-        return slots[writeIndex].buffer
+        if holding {
+            holding = false
+        } else {
+            empty.wait()
+        }
+        let buffer = slots[writeIndex].buffer
+        guard alignToLines && carryLength > 0 else { return buffer }
+        // Start the chunk with the partial line left over from the previous one.
+        buffer.baseAddress!.copyMemory(from: carry.baseAddress!, byteCount: carryLength)
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[carryLength...])
     }
 
     /// Publishes the buffer last acquired.
     func publish(length: Int, kind: ChunkKind) {
+        guard alignToLines else {
+            send(length: length, kind: kind)
+            return
+        }
+        let buffer = slots[writeIndex].buffer
+        var total = carryLength + length
+        carryLength = 0
+        switch kind {
+        case .data:
+            var start = 0
+            if discardingLine {
+                // Drop the rest of an overlong line, up to its newline.
+                guard let nl = memchr(buffer.baseAddress!, 0x0A, total) else {
+                    holding = true
+                    return
+                }
+                start = buffer.baseAddress!.distance(to: nl) + 1
+                discardingLine = false
+                if start < total { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: total - start) }
+                total -= start
+            }
+            guard let last = lastNewline(buffer.baseAddress!, total) else {
+                if total == buffer.count {
+                    discardingLine = true
+                    send(length: 0, kind: .overlongLine)
+                } else {
+                    // Keep the partial line for the next chunk.
+                    carry.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: total)
+                    carryLength = total
+                    holding = true
+                }
+                return
+            }
+            let cut = buffer.baseAddress!.distance(to: last) + 1
+            carryLength = total - cut
+            if carryLength > 0 { carry.baseAddress!.copyMemory(from: buffer.baseAddress! + cut, byteCount: carryLength) }
+            send(length: cut, kind: .data)
+        case .end:
+            if total > 0 && !discardingLine {
+                // The last line has no newline: send it, then the end.
+                send(length: total, kind: .data)
+                empty.wait()
+            }
+            discardingLine = false
+            send(length: 0, kind: .end)
+        case .discontinuity:
+            // A partial line before the damage is lost; the consumer counts it as truncated.
+            discardingLine = false
+            send(length: total > 0 ? 1 : 0, kind: kind)
+        default:
+            if total > 0 {
+                carry.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: total)
+                carryLength = total
+            }
+            send(length: 0, kind: kind)
+        }
+    }
+
+    private func lastNewline(_ base: UnsafeMutableRawPointer, _ count: Int) -> UnsafeMutableRawPointer? {
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var i = count - 1
+        while i >= 0 {
+            if bytes[i] == 0x0A { return base + i }
+            i -= 1
+        }
+        return nil
+    }
+
+    private func send(length: Int, kind: ChunkKind) {
         slots[writeIndex].length = length
         slots[writeIndex].kind = kind
         writeIndex = (writeIndex + 1) % slots.count
@@ -72,14 +168,15 @@ final class ChunkPipe: @unchecked Sendable {
 
     // MARK: Consumer side
 
-    /// Waits for the next published chunk.
+    /// Waits for the next published chunk. The consumer may hold several before releasing them, in order.
     func next() -> (bytes: UnsafeRawBufferPointer, kind: ChunkKind) {
         full.wait()
-        let slot = slots[readIndex]
+        let slot = slots[takeIndex]
+        takeIndex = (takeIndex + 1) % slots.count
         return (UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(slot.buffer)[0..<slot.length]), slot.kind)
     }
 
-    /// Returns the chunk last taken with ``next()``.
+    /// Returns the oldest chunk taken with ``next()`` and not yet released.
     func release() {
         readIndex = (readIndex + 1) % slots.count
         empty.signal()

@@ -51,16 +51,24 @@ public struct Diagnostics: Sendable {
         }
     }
 
-    /// Merges another run's counts into this one.
-    public mutating func merge(_ other: Diagnostics) {
+    /// Merges another run's counts into this one; `lineOffset` is added to the other's sample line numbers.
+    public mutating func merge(_ other: Diagnostics, lineOffset: Int64 = 0) {
         lines += other.lines
         events += other.events
         eventsWithKey += other.eventsWithKey
-        for (reason, count) in other.rejects { rejects[reason, default: 0] += count }
+        for (reason, count) in other.rejects {
+            let before = rejects[reason, default: 0]
+            rejects[reason] = before + count
+            // Keep the first few samples per reason across merged parts.
+            let room = max(0, samplesPerReason - Int(before))
+            for var sample in other.samples.filter({ $0.reason == reason }).prefix(room) {
+                sample.line += lineOffset
+                samples.append(sample)
+            }
+        }
         invalidUTF8 += other.invalidUTF8
         bytes += other.bytes
         errors += other.errors
-        samples += other.samples
         formats += other.formats
     }
 }

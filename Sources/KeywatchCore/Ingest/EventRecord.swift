@@ -41,6 +41,26 @@ public struct EventRecord: Sendable, Hashable, Codable {
         case source
     }
 
+    /// Builds a record from its values.
+    init(
+        time: String, ip: String?, keyID: String?, keyHint: String?, keySource: String?, method: String, path: String,
+        endpoint: String, status: Int, bytes: Int64?, latencyMillis: Double?, userAgent: String?, source: String
+    ) {
+        self.time = time
+        self.ip = ip
+        self.keyID = keyID
+        self.keyHint = keyHint
+        self.keySource = keySource
+        self.method = method
+        self.path = path
+        self.endpoint = endpoint
+        self.status = status
+        self.bytes = bytes
+        self.latencyMillis = latencyMillis
+        self.userAgent = userAgent
+        self.source = source
+    }
+
     /// Builds the record for an event and the fields it came from.
     init(event: AccessEvent, fields: RawFields, normalizer: EventNormalizer, inputName: String) {
         time = Timestamps.rfc3339(event.time)

@@ -78,6 +78,16 @@ enum FormatFactory {
         }
     }
 
+    /// A JSON object, or a JSON array of objects (a Kong http-log batch); not Envoy's `[2016-04-15T…]`.
+    static func looksLikeJSON(_ line: ByteView) -> Bool {
+        guard line.count > 0 else { return false }
+        if line[0] == UInt8(ascii: "{") { return true }
+        guard line[0] == UInt8(ascii: "[") else { return false }
+        var i = 1
+        while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
+        return i < line.count && (line[i] == UInt8(ascii: "{") || line[i] == UInt8(ascii: "]"))
+    }
+
     /// Picks the format that reads most of `lines` (the input's first non-blank lines).
     static func detect(_ lines: [ByteView], configuration: IngestConfiguration) -> AnyFormat? {
         guard let first = lines.first else { return nil }
@@ -103,7 +113,7 @@ enum FormatFactory {
         if let logFormat = configuration.logFormat, let f = try? make(.nginx(logFormat), options: options) {
             candidates.append(f)
         }
-        if first.count > 0 && (first[0] == UInt8(ascii: "{") || first[0] == UInt8(ascii: "[")) {
+        if looksLikeJSON(first) {
             if let spec = JSONLogFormat.detect(first), let f = try? make(spec, options: options) { candidates.append(f) }
         } else {
             if ALBFormat.detect(first) { candidates.append(.alb(ALBFormat(options: options))) }
@@ -148,7 +158,7 @@ struct IngestEngine {
         let pipe = ChunkPipe()
         let done = DispatchSemaphore(value: 0)
         let reader = InputReader(source: input)
-        DispatchQueue.global().async {
+        startThread(name: "keywatch-read") {
             reader.run(into: pipe)
             done.signal()
         }
@@ -159,7 +169,7 @@ struct IngestEngine {
     /// Handles control chunks; returns false at the end of the input.
     private mutating func control(_ kind: ChunkKind, splitter: inout LineSplitter, name: String, index: Int32) -> Bool {
         switch kind {
-        case .data: return true
+        case .data, .overlongLine: return true
         case .end: return false
         case .warning(let error), .failure(let error):
             diagnostics.errors.append(error)
@@ -176,38 +186,46 @@ struct IngestEngine {
         }
     }
 
-    private mutating func consume<S: EventSink>(_ pipe: ChunkPipe, input: InputSource, index: Int32, into sink: inout S) {
-        let name = input.displayName
-        var splitter = LineSplitter(maxLineLength: configuration.maxLineLength)
-        defer { splitter.deallocate() }
-        // Wait for the first bytes, then pick the format from the first lines.
-        var format: AnyFormat?
-        var pending: (bytes: UnsafeRawBufferPointer, kind: ChunkKind)?
-        var ended = false
-        while format == nil && !ended {
+    /// Waits for an input's first bytes and picks its format from the first lines.
+    ///
+    /// Returns the format and the first data chunk (still owned: the caller releases it), or `nil`
+    /// when the input ended first or no format fits (then the input is drained and reported).
+    mutating func detectFormat(
+        _ pipe: ChunkPipe, name: String, index: Int32, splitter: inout LineSplitter
+    ) -> (format: AnyFormat, first: UnsafeRawBufferPointer)? {
+        while true {
             let chunk = pipe.next()
             if case .data = chunk.kind, chunk.bytes.count > 0 {
+                let format: AnyFormat?
                 if let forced = configuration.format {
                     format = try? FormatFactory.make(forced, options: configuration.formatOptions)
                 } else {
                     format = FormatFactory.detect(IngestEngine.sampleLines(chunk.bytes), configuration: configuration)
                 }
-                if format == nil {
+                guard let format else {
                     let first = IngestEngine.sampleLines(chunk.bytes).first ?? ByteView.empty
                     diagnostics.errors.append(.unrecognisedFormat(file: name, firstLine: Redactor.excerpt(first, limit: 120)))
                     pipe.cancel()
                     pipe.release()
-                    drain(pipe)
-                    return
+                    IngestEngine.drain(pipe)
+                    return nil
                 }
-                pending = chunk
-            } else {
-                ended = !control(chunk.kind, splitter: &splitter, name: name, index: index)
-                pipe.release()
+                diagnostics.formats.append((name, format.name))
+                return (format, chunk.bytes)
             }
+            let goOn = control(chunk.kind, splitter: &splitter, name: name, index: index)
+            pipe.release()
+            if !goOn { return nil }
         }
-        guard let chosen = format, let first = pending else { return }
-        diagnostics.formats.append((name, chosen.name))
+    }
+
+    private mutating func consume<S: EventSink>(_ pipe: ChunkPipe, input: InputSource, index: Int32, into sink: inout S) {
+        let name = input.displayName
+        var splitter = LineSplitter(maxLineLength: configuration.maxLineLength)
+        defer { splitter.deallocate() }
+        let detected = detectFormat(pipe, name: name, index: index, splitter: &splitter)
+        guard let (chosen, firstBytes) = detected else { return }
+        let first = (bytes: firstBytes, kind: ChunkKind.data)
         switch chosen {
         case .combined(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
         case .nginx(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
@@ -217,7 +235,7 @@ struct IngestEngine {
         }
     }
 
-    private func drain(_ pipe: ChunkPipe) {
+    static func drain(_ pipe: ChunkPipe) {
         while true {
             let chunk = pipe.next()
             pipe.release()
@@ -262,6 +280,22 @@ struct IngestEngine {
             (chunk, kind) = pipe.next()
         }
         pipe.release()
+        splitter.finish { lineNumber, verdict in
+            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+        }
+    }
+
+    /// Parses one line-aligned chunk on its own (the parallel path): numbering starts at 1 in the chunk.
+    mutating func parseAlignedChunk<F: LogFormat, S: EventSink>(
+        _ bytes: UnsafeRawBufferPointer, format: inout F, splitter: inout LineSplitter, name: String, index: Int32,
+        sink: inout S
+    ) {
+        var records = RecordBuffer()
+        splitter.restartNumbering()
+        diagnostics.bytes += Int64(bytes.count)
+        splitter.feed(bytes) { lineNumber, verdict in
+            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+        }
         splitter.finish { lineNumber, verdict in
             handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
         }

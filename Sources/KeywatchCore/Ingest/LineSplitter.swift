@@ -30,6 +30,9 @@ struct LineSplitter {
 
     func deallocate() { carry.deallocate() }
 
+    /// Starts counting lines from zero again (each line-aligned chunk is numbered on its own).
+    mutating func restartNumbering() { lineNumber = 0 }
+
     /// Feeds a chunk; calls `body` for each complete line.
     @inline(__always)
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ body: (Int64, LineVerdict) -> Void) {

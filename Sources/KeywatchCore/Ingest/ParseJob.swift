@@ -94,21 +94,40 @@ public struct ParseJob: Sendable {
     public func run(output: ParseOutput) -> ParseReport {
         let clock = ContinuousClock()
         let start = clock.now
-        var engine = IngestEngine(configuration: configuration, fingerprinter: fingerprinter)
+        var report: ParseReport
         switch output {
         case .none:
-            var sink = DiscardSink()
+            // Only counts are needed: two threads parse alternate chunks.
+            var engine = ParallelIngest(configuration: configuration, fingerprinter: fingerprinter)
+            var sink = DiscardBatchSink()
             engine.run(inputs, into: &sink)
+            report = ParseReport(
+                diagnostics: engine.diagnostics, keys: engine.tables.keys.count,
+                endpoints: engine.tables.endpoints.count, elapsedSeconds: 0)
         case .jsonLines(let fd):
+            var engine = IngestEngine(configuration: configuration, fingerprinter: fingerprinter)
             var sink = JSONLinesSink(fileDescriptor: fd)
             engine.run(inputs, into: &sink)
             sink.flush()
+            report = ParseReport(
+                diagnostics: engine.diagnostics, keys: engine.normalizer.keys.count,
+                endpoints: engine.normalizer.endpoints.count, elapsedSeconds: 0)
         }
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return ParseReport(
-            diagnostics: engine.diagnostics, keys: engine.normalizer.keys.count,
-            endpoints: engine.normalizer.endpoints.count, elapsedSeconds: seconds)
+        report.elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return report
+    }
+
+    /// Runs the job on the two-thread path and returns the events as ``EventRecord``s without the
+    /// fields only the raw line has (path, user agent); tests compare it with ``collect()``.
+    func collectParallel() -> (records: [EventRecord], report: ParseReport) {
+        var engine = ParallelIngest(configuration: configuration, fingerprinter: fingerprinter)
+        var sink = CollectingBatchSink(inputs: inputs)
+        engine.run(inputs, into: &sink)
+        let report = ParseReport(
+            diagnostics: engine.diagnostics, keys: engine.tables.keys.count, endpoints: engine.tables.endpoints.count,
+            elapsedSeconds: 0)
+        return (sink.records, report)
     }
 
     /// Runs the job and returns every event as an ``EventRecord`` (for tests and small inputs).
@@ -126,6 +145,23 @@ public struct ParseJob: Sendable {
 struct DiscardSink: EventSink {
     @inline(__always)
     mutating func consume(_ event: AccessEvent, fields: RawFields, normalizer: EventNormalizer, inputName: String) {}
+}
+
+struct CollectingBatchSink: BatchEventSink {
+    let inputs: [InputSource]
+    var records: [EventRecord] = []
+    mutating func consume(_ event: AccessEvent, tables: borrowing RunTables) {
+        let identity: KeyIdentity? = event.key.map { tables.keys[Int($0)] }
+        let latency: Double? = event.latencyMillis.isNaN ? nil : (Double(event.latencyMillis) * 1000).rounded() / 1000
+        let bytes: Int64? = event.bytes >= 0 ? event.bytes : nil
+        let source = inputs[Int(event.source.input)].displayName + ":" + String(event.source.line)
+        let record = EventRecord(
+            time: Timestamps.rfc3339(event.time), ip: event.client?.description, keyID: identity?.id,
+            keyHint: identity?.hint, keySource: identity?.source.description, method: event.method.description,
+            path: "", endpoint: tables.endpoints[Int(event.endpoint)], status: Int(event.status), bytes: bytes,
+            latencyMillis: latency, userAgent: nil, source: source)
+        records.append(record)
+    }
 }
 
 struct CollectingSink: EventSink {

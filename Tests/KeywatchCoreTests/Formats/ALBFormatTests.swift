@@ -89,7 +89,9 @@ struct ALBFormatTests {
         #expect(r.remoteAddress == "2a02:a33c:4538:1:bcf4:5264:e01c:f215")
         #expect(r.timeMillis == 1_694_390_100_361)
         #expect(r.status == 401)
-        #expect(r.target == "https://api.foo.bar.nl:443/api/v1/alerts/me/outstanding?apikey=ak_test_FAKE0000000000000001")
+        #expect(
+            r.target == "https://api.foo.bar.nl:443/api/v1/alerts/me/outstanding?apikey=ak_test_FAKE0000000000000001"
+        )
         #expect(r.userAgent == "3.20.0 (Build/1900005469; Android 33; samsung; SM-G781B) okhttp/4.11.0")
     }
 
@@ -149,7 +151,11 @@ struct ALBFormatTests {
     @Test func detection() {
         #expect(H.withView(ALBSamples.http) { ALBFormat.detect($0) })
         #expect(H.withView(ALBSamples.classic) { ALBFormat.detect($0) })
-        #expect(!H.withView(#"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#) { ALBFormat.detect($0) })
+        #expect(
+            !H.withView(#"127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326"#) {
+                ALBFormat.detect($0)
+            }
+        )
         #expect(!H.withView(EnvoySamples.envoyDefault) { ALBFormat.detect($0) })
     }
 }

@@ -334,7 +334,8 @@ struct JSONFormatTests {
                 try FieldMapping(parsing: "latency=latencies.proxy"),
                 try FieldMapping(parsing: "time=meta.ts:s"),
             ],
-            keyField: "request.headers.x-tenant-key")
+            keyField: "request.headers.x-tenant-key"
+        )
         var format = try JSONLogFormat(spec: .kong, options: options)
         let line =
             #"{"meta":{"ts":1726783840.5},"request":{"method":"GET","uri":"/a","headers":{"apikey":"ak_test_FAKE0000000000000001","X-Tenant-Key":"ak_test_FAKE0000000000000002"}},"response":{"status":200},"latencies":{"request":42,"proxy":40},"client_ip":"10.0.0.2","started_at":1726783840001}"#
@@ -475,6 +476,21 @@ struct JSONFormatTests {
         }
     }
 
+    @Test func hugeNumbersNeverOverflow() throws {
+        var format = try JSONLogFormat(spec: .json, options: FormatOptions())
+        for time in ["1e300", "-5", "99999999999999999999999", "1.5e308", "0"] {
+            let line = #"{"time":"# + time + #","status":1e300,"bytes":-1,"duration":"9e307h"}"#
+            #expect(H.parse(&format, line).0 == .rejected(.badTimestamp), "time \(time)")
+        }
+        let line = #"{"time":1.7e9,"status":1e300,"bytes":99999999999999999999,"duration":"9e307h"}"#
+        let (_, records) = H.parse(&format, line)
+        let r = try #require(records.first)
+        #expect(r.timeMillis == 1_700_000_000_000)
+        #expect(r.status == 0)
+        #expect(r.bytes == nil)
+        #expect(r.latencyMillis == nil)
+    }
+
     @Test func deepNestingIsRejected() throws {
         var format = try JSONLogFormat(spec: .json, options: FormatOptions())
         let deep = String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
@@ -483,7 +499,8 @@ struct JSONFormatTests {
         #expect(H.parse(&format, arrays).0 == .rejected(.malformed))
         // 63 levels inside the top-level object are fine.
         let ok =
-            #"{"time":"2024-05-01T10:00:00Z","x":"# + String(repeating: "[", count: 63) + String(repeating: "]", count: 63) + "}"
+            #"{"time":"2024-05-01T10:00:00Z","x":"# + String(repeating: "[", count: 63)
+            + String(repeating: "]", count: 63) + "}"
         #expect(H.parse(&format, ok).0 == .records(1))
     }
 
@@ -495,7 +512,10 @@ struct JSONFormatTests {
             ("[" + JSONSamples.kong22 + "]", .kong),
             (JSONSamples.awsREST, .awsAPIGateway),
             (JSONSamples.awsHTTP, .awsAPIGateway),
-            (#"{"ClientHost":"172.16.100.61","DownstreamStatus":404,"StartUTC":"2021-06-05T04:03:22.742209746Z"}"#, .traefik),
+            (
+                #"{"ClientHost":"172.16.100.61","DownstreamStatus":404,"StartUTC":"2021-06-05T04:03:22.742209746Z"}"#,
+                .traefik
+            ),
             (#"{"start_time":"2021-05-10T18:35:40.449Z","method":"GET","response_code":200,"duration":1}"#, .envoyJSON),
             (#"{"time":"2024-05-01T10:00:00Z","status":200}"#, .json),
             (#"{"time":"2024-05-01T10:00:00Z""#, nil),

@@ -20,7 +20,8 @@
 ///
 /// ALB logs carry no request headers, so no credential other than a query parameter can be found
 /// (the normaliser reads those from the target); `--key-field` does not apply.
-public struct ALBFormat: LogFormat {
+public struct ALBFormat: LogFormat, Sendable {
+    /// `alb`.
     public var name: String { "alb" }
 
     /// Creates the format.
@@ -43,6 +44,12 @@ public struct ALBFormat: LogFormat {
             || v.equalsIgnoringCase("grpcs") || v.equalsIgnoringCase("ws") || v.equalsIgnoringCase("wss")
     }
 
+    /// Parses one ALB or Classic ELB entry.
+    /// - Parameters:
+    ///   - line: The line, without terminator.
+    ///   - records: Receives one record whose views point into `line`.
+    /// - Returns: ``ParseOutcome/records(_:)`` with 1, ``ParseOutcome/ignored`` for a blank line, or why
+    ///   the line was rejected.
     public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
         if line.trimmed().isEmpty { return .ignored }
         var fields = QuotedFieldTokenizer(line)

@@ -18,7 +18,8 @@
 /// The client is `DOWNSTREAM_REMOTE_ADDRESS` (port removed) when the line has it, else the last
 /// X-Forwarded-For hop; the whole X-Forwarded-For list is kept as well. `DURATION` is already in
 /// milliseconds. TCP proxy entries (request `"- - -"`) are not HTTP requests and are ignored.
-public struct EnvoyTextFormat: LogFormat {
+public struct EnvoyTextFormat: LogFormat, Sendable {
+    /// `envoy`.
     public var name: String { "envoy" }
 
     /// Creates the format.
@@ -39,6 +40,12 @@ public struct EnvoyTextFormat: LogFormat {
         }
     }
 
+    /// Parses one Envoy access log entry in either default layout.
+    /// - Parameters:
+    ///   - line: The line, without terminator.
+    ///   - records: Receives one record whose views point into `line`.
+    /// - Returns: ``ParseOutcome/records(_:)`` with 1, ``ParseOutcome/ignored`` for a blank line or a
+    ///   TCP proxy entry, or why the line was rejected.
     public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
         let trimmed = line.trimmed()
         if trimmed.isEmpty { return .ignored }

@@ -62,7 +62,7 @@ enum GatewayFieldText {
             }
             total += number * factor
         }
-        return total
+        return total.isFinite ? total : nil
     }
 
     /// A decimal number of seconds (`0.086`, `-1`) in milliseconds, moving the decimal point
@@ -111,7 +111,15 @@ enum GatewayFieldText {
         let t = v.trimmed().unquoted()
         if t.isMissing { return nil }
         if let exact = epochMillis(t, unit: unit) { return exact }
-        if let unit, t.doubleValue != nil { return Timestamps.parseEpoch(t, unit: unit) }
+        if let d = t.doubleValue {
+            // Exponent forms such as 1.7e12; range-checked here so that no input can overflow.
+            guard d.isFinite, d > 0 else { return nil }
+            let resolved =
+                unit ?? (d >= 1e17 ? .nanoseconds : d >= 1e14 ? .microseconds : d >= 1e11 ? .milliseconds : .seconds)
+            let millis = resolved.toMillis(d)
+            guard millis < 8e15 else { return nil }
+            return Int64(millis.rounded(.down))
+        }
         return Timestamps.parseAny(t)
     }
 
@@ -145,9 +153,11 @@ enum GatewayFieldText {
         } else {
             guard whole > 0 else { return nil }
             resolved =
-                whole >= 100_000_000_000_000_000 ? .nanoseconds
-                : whole >= 100_000_000_000_000 ? .microseconds
-                : whole >= 100_000_000_000 ? .milliseconds : .seconds
+                whole >= 100_000_000_000_000_000
+                ? .nanoseconds
+                : whole >= 100_000_000_000_000
+                    ? .microseconds
+                    : whole >= 100_000_000_000 ? .milliseconds : .seconds
         }
         let millis: Int64
         switch resolved {

@@ -17,7 +17,8 @@
 /// var records = RecordBuffer()
 /// if case .records(let n) = format.parse(line, into: &records) { … }
 /// ```
-public struct JSONLogFormat: LogFormat {
+public struct JSONLogFormat: LogFormat, Sendable {
+    /// The preset's `--format` name (`kong`, `aws-apigw`, …), or the name given to ``init(mappings:options:name:)``.
     public let name: String
     private let plan: JSONFieldPlan
     private var scanner: JSONScanner
@@ -33,13 +34,17 @@ public struct JSONLogFormat: LogFormat {
         guard let preset = Self.presetMappings(for: spec) else { throw .unknownFormat(spec.description) }
         for mapping in options.fieldMappings where !JSONFieldPlan.isUsablePath(mapping.path) {
             throw .badFieldMapping(
-                "\(mapping.role.rawValue)=\(mapping.path)", reason: "the path has an empty segment (a stray '.')")
+                "\(mapping.role.rawValue)=\(mapping.path)",
+                reason: "the path has an empty segment (a stray '.')"
+            )
         }
         if let keyField = options.keyField, !JSONFieldPlan.isUsablePath(keyField) {
             throw .badFieldMapping("key=\(keyField)", reason: "--key-field has an empty path segment (a stray '.')")
         }
-        self.init(sources: Self.sources(userMappings: options.fieldMappings, keyField: options.keyField, preset: preset),
-                  name: spec.description)
+        self.init(
+            sources: Self.sources(userMappings: options.fieldMappings, keyField: options.keyField, preset: preset),
+            name: spec.description
+        )
     }
 
     /// Creates a format from a plain mapping table, such as one derived from an nginx
@@ -56,7 +61,8 @@ public struct JSONLogFormat: LogFormat {
         let table = mappings.map { JSONFieldSource(JSONRole($0.role), $0.path, unit: $0.unit, keySource: .header) }
         self.init(
             sources: Self.sources(userMappings: options.fieldMappings, keyField: options.keyField, preset: table),
-            name: name)
+            name: name
+        )
     }
 
     private init(sources: [JSONFieldSource], name: String) {
@@ -65,7 +71,11 @@ public struct JSONLogFormat: LogFormat {
         scanner = JSONScanner(table: plan.table)
     }
 
-    private static func sources(userMappings: [FieldMapping], keyField: String?, preset: [JSONFieldSource])
+    private static func sources(
+        userMappings: [FieldMapping],
+        keyField: String?,
+        preset: [JSONFieldSource]
+    )
         -> [JSONFieldSource]
     {
         var sources: [JSONFieldSource] = []
@@ -76,8 +86,15 @@ public struct JSONLogFormat: LogFormat {
         return sources + preset
     }
 
+    /// Parses one line: a JSON object, or an array of objects, into one record per object.
+    /// - Parameters:
+    ///   - line: The line, without terminator.
+    ///   - records: Receives the records; their views point into `line` or this format's scratch memory.
+    /// - Returns: The number of records, ``ParseOutcome/ignored`` for a blank line or `[]`, or why the
+    ///   line was rejected.
     public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
-        let plan = self.plan
+        // `self` keeps the plan alive for the whole call; unowned(unsafe) skips the reference counting.
+        unowned(unsafe) let plan = self.plan
         let before = records.count
         let result = scanner.scan(line) { values in
             let index = records.appendNew()

@@ -60,12 +60,16 @@ final class JSONPathTableStorage: @unchecked Sendable {
     let offsets: UnsafeMutablePointer<Int32>
     /// For each path, the index of the first path equal to it (duplicates collapse onto it).
     let canonical: [Int]
+    /// A 1024-bit filter over (length, first byte, last byte) of every run of consecutive segments
+    /// of every path: a key that misses it cannot be part of a wanted path, so it is not hashed.
+    let keyFilter: UnsafeMutablePointer<UInt64>
 
     init(paths: [String]) {
         pathCount = paths.count
         let lowered = paths.map { Array($0.utf8).map(lowercaseASCII) }
         let total = lowered.reduce(0) { $0 + $1.count }
-        bytes = .allocate(capacity: max(total, 1))
+        bytes = .allocate(capacity: total + 8)
+        bytes.initialize(repeating: 0, count: total + 8)
         offsets = .allocate(capacity: paths.count + 1)
         var at = 0
         for (i, path) in lowered.enumerated() {
@@ -89,6 +93,26 @@ final class JSONPathTableStorage: @unchecked Sendable {
         }
         self.canonical = canonical
 
+        keyFilter = .allocate(capacity: 16)
+        keyFilter.initialize(repeating: 0, count: 16)
+        for (i, path) in lowered.enumerated() where canonical[i] == i && !path.isEmpty {
+            let segments = path.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            if segments.contains(where: \.isEmpty) {
+                // Empty segments: keys could be anything, so let every key through.
+                keyFilter.update(repeating: ~0, count: 16)
+                continue
+            }
+            for from in segments.indices {
+                var length = -1
+                for to in from..<segments.endIndex {
+                    length += segments[to].count + 1
+                    let bit = JSONPathHash.filterBit(
+                        length: length, first: segments[from].first!, last: segments[to].last!)
+                    keyFilter[bit >> 6] |= 1 &<< UInt64(bit & 63)
+                }
+            }
+        }
+
         // Every leaf path plus every proper prefix that ends at a segment boundary.
         var entries: [(hash: UInt64, leaf: Int32, prefix: Bool)] = []
         var seen: [UInt64: Int] = [:]
@@ -102,12 +126,13 @@ final class JSONPathTableStorage: @unchecked Sendable {
             }
         }
         for (i, path) in lowered.enumerated() where canonical[i] == i && !path.isEmpty {
-            var state = JSONPathHash.seed
-            for (k, b) in path.enumerated() {
-                if b == UInt8(ascii: ".") && k > 0 { add(JSONPathHash.finish(state), leaf: -1, prefix: true) }
-                state = JSONPathHash.mix(state, b)
+            let padded = path + [UInt8](repeating: 0, count: 8)
+            padded.withUnsafeBytes { raw in
+                for (k, b) in path.enumerated() where b == UInt8(ascii: ".") && k > 0 {
+                    add(JSONPathHash.hash(raw.baseAddress!, length: k), leaf: -1, prefix: true)
+                }
+                add(JSONPathHash.hash(raw.baseAddress!, length: path.count), leaf: Int32(i), prefix: false)
             }
-            add(JSONPathHash.finish(state), leaf: Int32(i), prefix: false)
         }
         var size = 16
         while size < entries.count * 4 { size *= 2 }
@@ -115,7 +140,7 @@ final class JSONPathTableStorage: @unchecked Sendable {
         slots = .allocate(capacity: size)
         slots.initialize(repeating: Slot(), count: size)
         for entry in entries {
-            var at = Int(truncatingIfNeeded: entry.hash) & slotMask
+            var at = JSONPathHash.slot(entry.hash, mask: slotMask)
             while slots[at].flags != 0 { at = (at + 1) & slotMask }
             slots[at] = Slot(hash: entry.hash, leaf: entry.leaf, flags: entry.prefix ? 3 : 1)
         }
@@ -123,6 +148,7 @@ final class JSONPathTableStorage: @unchecked Sendable {
 
     deinit {
         slots.deallocate()
+        keyFilter.deallocate()
         bytes.deallocate()
         offsets.deallocate()
     }
@@ -132,24 +158,62 @@ final class JSONPathTableStorage: @unchecked Sendable {
     }
 }
 
-/// The rolling hash of a lower-cased dotted path, computed one byte at a time while keys are read.
+/// The hash of a lower-cased dotted path, taken over the path's bytes in 8-byte words counted
+/// from the path's start, so it is the same whether the path arrives as one key or key by key.
+///
+/// While keys are read, the state covers the complete words of the path so far; ``finish(_:_:length:)``
+/// folds in the partial last word and the length.
 enum JSONPathHash {
     static let seed: UInt64 = 0x243F_6A88_85A3_08D3
 
-    /// Folds in one byte: a rotate and an xor, cheap enough to run over every tracked key byte.
     @inline(__always)
-    static func mix(_ state: UInt64, _ byte: UInt8) -> UInt64 {
-        (((state &<< 7) | (state &>> 57)) ^ UInt64(byte)) &+ 0x9E37
+    static func mix(_ state: UInt64, _ word: UInt64) -> UInt64 {
+        let h = (state ^ word) &* 0x9E37_79B9_7F4A_7C15
+        return (h &<< 31) | (h &>> 33)
     }
 
-    /// Spreads the rolling state over all bits before it indexes the slot table.
+    /// Folds the words at byte offsets `from`, `from + 8`, … below `to` (both multiples of 8).
     @inline(__always)
-    static func finish(_ state: UInt64) -> UInt64 {
+    static func words(_ p: UnsafeRawPointer, _ state: UInt64, from: Int, to: Int) -> UInt64 {
         var h = state
-        h ^= h &>> 33
-        h = h &* 0xFF51_AFD7_ED55_8CCD
-        h ^= h &>> 33
+        var k = from
+        while k < to {
+            h = mix(h, UInt64(littleEndian: p.loadUnaligned(fromByteOffset: k, as: UInt64.self)))
+            k += 8
+        }
         return h
+    }
+
+    /// The final hash of a `length`-byte path whose complete words are folded into `state`. Reads
+    /// the 8 bytes at the last word's offset, so the buffer must extend 8 bytes past `length`.
+    @inline(__always)
+    static func finish(_ p: UnsafeRawPointer, _ state: UInt64, length: Int) -> UInt64 {
+        let at = length & ~7
+        let rest = length & 7
+        var tail: UInt64 = 0
+        if rest > 0 {
+            tail = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            tail &= (1 &<< UInt64(rest * 8)) &- 1
+        }
+        return mix(state, tail | UInt64(truncatingIfNeeded: length) &<< 56)
+    }
+
+    /// The slot a hash starts probing at; mixes the high half in, as `mix` leaves it the best spread.
+    @inline(__always)
+    static func slot(_ hash: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash ^ (hash &>> 29)) & mask
+    }
+
+    /// The bit of ``JSONPathTableStorage/keyFilter`` for a key of `length` bytes (lower-cased ends).
+    @inline(__always)
+    static func filterBit(length: Int, first: UInt8, last: UInt8) -> Int {
+        let x = (UInt32(truncatingIfNeeded: length) &<< 16 | UInt32(first) &<< 8 | UInt32(last)) &* 0x9E37_79B1
+        return Int(x &>> 22)
+    }
+
+    /// The hash of a whole `length`-byte path at `p` (padded by 8 readable bytes).
+    static func hash(_ p: UnsafeRawPointer, length: Int) -> UInt64 {
+        finish(p, words(p, seed, from: 0, to: length & ~7), length: length)
     }
 }
 
@@ -202,6 +266,7 @@ final class JSONScratch: @unchecked Sendable {
         self.capacity = capacity
         bytes = .allocate(capacity: capacity)
         path = .allocate(capacity: capacity + 2 * JSONScanner.maximumDepth)
+        path.initialize(repeating: 0, count: capacity + 2 * JSONScanner.maximumDepth)
         self.valueCount = valueCount
         values = .allocate(capacity: max(valueCount, 1))
         values.initialize(repeating: .empty, count: max(valueCount, 1))
@@ -218,6 +283,7 @@ final class JSONScratch: @unchecked Sendable {
         capacity = newCapacity
         bytes = .allocate(capacity: newCapacity)
         path = .allocate(capacity: newCapacity + 2 * JSONScanner.maximumDepth)
+        path.initialize(repeating: 0, count: newCapacity + 2 * JSONScanner.maximumDepth)
     }
 
     deinit {
@@ -270,15 +336,13 @@ public struct JSONScanner: Sendable {
         if !isKnownUniquelyReferenced(&scratch) {
             scratch = JSONScratch(capacity: scratch.capacity, valueCount: table.count)
         }
-        let scratch = self.scratch
-        let table = self.table.storage
-        return withExtendedLifetime((scratch, table)) {
-            guard let base = line.base, line.count > 0 else { return .empty }
-            scratch.reserve(line.count)
-            var state = JSONScanState(
-                base: base, end: line.count, table: table, scratch: scratch)
-            return state.run(body)
-        }
+        guard let base = line.base, line.count > 0 else { return .empty }
+        // `self` owns both objects for the whole call; unowned(unsafe) skips the reference counting.
+        unowned(unsafe) let scratch = self.scratch
+        unowned(unsafe) let storage = self.table.storage
+        scratch.reserve(line.count)
+        var state = JSONScanState(base: base, end: line.count, table: storage, scratch: scratch)
+        return state.run(body)
     }
 }
 
@@ -291,6 +355,7 @@ struct JSONScanState {
     let slotMask: Int
     let pathBytes: UnsafeMutablePointer<UInt8>
     let pathOffsets: UnsafeMutablePointer<Int32>
+    let keyFilter: UnsafeMutablePointer<UInt64>
     let pathBuffer: UnsafeMutablePointer<UInt8>
     let out: UnsafeMutablePointer<UInt8>
     var outUsed = 0
@@ -304,6 +369,7 @@ struct JSONScanState {
         slotMask = table.slotMask
         pathBytes = table.bytes
         pathOffsets = table.offsets
+        keyFilter = table.keyFilter
         pathBuffer = scratch.path
         out = scratch.bytes
         values = scratch.values
@@ -393,12 +459,14 @@ struct JSONScanState {
             var prefix = false
             if track {
                 guard let (h, length) = key(hash: hash, pathLength: pathLength) else { return false }
-                childHash = h
-                childLength = length
-                let slot = lookup(JSONPathHash.finish(h))
-                if slot.flags != 0 {
-                    prefix = slot.flags & 2 != 0
-                    if slot.leaf >= 0 && pathMatches(Int(slot.leaf), length: length) { leaf = slot.leaf }
+                if length >= 0 {
+                    childHash = h
+                    childLength = length
+                    let slot = lookup(JSONPathHash.finish(pathBuffer, h, length: length))
+                    if slot.flags != 0 {
+                        prefix = slot.flags & 2 != 0
+                        if slot.leaf >= 0 && pathMatches(Int(slot.leaf), length: length) { leaf = slot.leaf }
+                    }
                 }
             } else {
                 guard skipString() else { return false }
@@ -567,44 +635,84 @@ struct JSONScanState {
     }
 
     /// Reads the key at `i` (on its opening quote) into the path buffer after `pathLength` bytes
-    /// (plus a `.` unless at the root), lower-cased; returns the rolling hash and new path length.
+    /// (plus a `.` unless at the root), lower-cased; returns the hash state over the new path's
+    /// complete words (see ``JSONPathHash``) and the new path length. The length is -1 for a key
+    /// that the key filter shows cannot lead to a wanted path; nothing is built for it.
     mutating func key(hash: UInt64, pathLength: Int) -> (UInt64, Int)? {
-        var h = hash
+        i += 1
+        guard let stop = nextQuoteOrBackslash() else { return nil }
+        if base[stop] == UInt8(ascii: "\"") {
+            let length = stop - i
+            let bit = JSONPathHash.filterBit(
+                length: length,
+                first: length > 0 ? lowercaseASCII(base[i]) : 0,
+                last: length > 0 ? lowercaseASCII(base[stop - 1]) : 0
+            )
+            if keyFilter[bit >> 6] & (1 &<< UInt64(bit & 63)) == 0 {
+                i = stop + 1
+                return (0, -1)
+            }
+        }
         var w = pathLength
         if pathLength > 0 {
             pathBuffer[w] = UInt8(ascii: ".")
             w += 1
-            h = JSONPathHash.mix(h, UInt8(ascii: "."))
         }
-        i += 1
-        while i < end {
-            let c = base[i]
-            if c == UInt8(ascii: "\"") {
-                i += 1
-                return (h, w)
-            }
-            if c == UInt8(ascii: "\\") {
-                let from = w
-                guard decodeEscape(into: pathBuffer, at: &w) else { return nil }
-                for k in from..<w {
-                    let l = lowercaseASCII(pathBuffer[k])
-                    pathBuffer[k] = l
-                    h = JSONPathHash.mix(h, l)
+        if base[stop] == UInt8(ascii: "\"") {
+            w += copyLowercased(from: i, to: stop, into: pathBuffer + w)
+            i = stop + 1
+        } else {
+            // Escapes in a key: decode byte by byte.
+            while true {
+                guard i < end else { return nil }
+                let c = base[i]
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    break
                 }
-                continue
+                if c == UInt8(ascii: "\\") {
+                    let from = w
+                    guard decodeEscape(into: pathBuffer, at: &w) else { return nil }
+                    for k in from..<w { pathBuffer[k] = lowercaseASCII(pathBuffer[k]) }
+                    continue
+                }
+                pathBuffer[w] = lowercaseASCII(c)
+                w += 1
+                i += 1
             }
-            let l = lowercaseASCII(c)
-            pathBuffer[w] = l
-            w += 1
-            h = JSONPathHash.mix(h, l)
-            i += 1
         }
-        return nil
+        let h = JSONPathHash.words(UnsafeRawPointer(pathBuffer), hash, from: pathLength & ~7, to: w & ~7)
+        return (h, w)
+    }
+
+    /// Copies `base[from..<to]` lower-cased (ASCII) to `destination`, eight bytes at a time while
+    /// eight bytes of the line remain; may write up to 7 bytes past the copy. Returns the count.
+    @inline(__always)
+    func copyLowercased(from: Int, to: Int, into destination: UnsafeMutablePointer<UInt8>) -> Int {
+        let count = to - from
+        var k = 0
+        let source = UnsafeRawPointer(base + from)
+        let target = UnsafeMutableRawPointer(destination)
+        while k < count && from + k + 8 <= end {
+            let w = UInt64(littleEndian: source.loadUnaligned(fromByteOffset: k, as: UInt64.self))
+            // Set 0x20 in each byte that is 'A'...'Z'.
+            let low = w & 0x7F7F_7F7F_7F7F_7F7F
+            let atLeastA = low &+ 0x3F3F_3F3F_3F3F_3F3F  // high bit once a byte >= 0x41
+            let aboveZ = low &+ 0x2525_2525_2525_2525  // high bit once a byte >= 0x5B
+            let upper = atLeastA & ~aboveZ & ~w & 0x8080_8080_8080_8080
+            target.storeBytes(of: (w | upper &>> 2).littleEndian, toByteOffset: k, as: UInt64.self)
+            k += 8
+        }
+        while k < count {
+            destination[k] = lowercaseASCII(base[from + k])
+            k += 1
+        }
+        return count
     }
 
     @inline(__always)
     func lookup(_ hash: UInt64) -> JSONPathTableStorage.Slot {
-        var at = Int(truncatingIfNeeded: hash) & slotMask
+        var at = JSONPathHash.slot(hash, mask: slotMask)
         while true {
             let slot = slots[at]
             if slot.flags == 0 || slot.hash == hash { return slot }
@@ -613,10 +721,29 @@ struct JSONScanState {
     }
 
     /// Whether the path buffer's first `length` bytes are wanted path `leaf` (the hash may collide).
+    /// Both buffers extend 8 bytes past any path, so whole words can be compared.
     func pathMatches(_ leaf: Int, length: Int) -> Bool {
         let from = Int(pathOffsets[leaf])
         guard Int(pathOffsets[leaf + 1]) - from == length else { return false }
-        return memcmp(pathBuffer, pathBytes + from, length) == 0
+        let a = UnsafeRawPointer(pathBuffer)
+        let b = UnsafeRawPointer(pathBytes + from)
+        var k = 0
+        while k + 8 <= length {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                != b.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            {
+                return false
+            }
+            k += 8
+        }
+        if k < length {
+            let diff =
+                a.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                ^ b.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            let mask: UInt64 = (1 &<< UInt64((length - k) * 8)) &- 1
+            if UInt64(littleEndian: diff) & mask != 0 { return false }
+        }
+        return true
     }
 
     // MARK: Escapes
@@ -747,11 +874,3 @@ struct JSONScanState {
         }
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
