@@ -106,6 +106,11 @@ public struct IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses an address from bytes; see ``init(parsing:)``.
     @inlinable
     public init?(_ raw: ByteView) {
+        // Fast path: a bare dotted quad, the common case in logs.
+        if raw.count >= 7 && raw[0] &- 0x30 <= 9, let value = IPAddress.parseIPv4(raw) {
+            self.init(ipv4: value)
+            return
+        }
         var v = raw.trimmed()
         if v.count >= 2 && v[0] == UInt8(ascii: "\"") && v[v.count - 1] == UInt8(ascii: "\"") {
             v = v.slice(1, v.count - 1).trimmed()

@@ -55,6 +55,8 @@ public struct NginxFormat: LogFormat {
         var literalCount: Int
         /// Whether the variable sits between quotes, so its end is the closing quote.
         var quoted: Bool
+        /// `$time_local` holds a space: search for its end only past its first 20 bytes.
+        var searchFrom: Int = 0
     }
 
     /// The format's literal texts, back to back, in memory that lives as long as the format.
@@ -146,6 +148,7 @@ public struct NginxFormat: LogFormat {
             throw .badLogFormat(template, reason: "it logs no time; add $time_local, $time_iso8601 or $msec")
         }
         leading = lead ?? []
+        for k in steps.indices where steps[k].role == .timeLocal { steps[k].searchFrom = 20 }
         self.steps = steps
         hasRequestTime = steps.contains { $0.role == .requestTime }
         hasBodyBytes = steps.contains { $0.role == .bodyBytes }
@@ -233,7 +236,7 @@ public struct NginxFormat: LogFormat {
                 }
                 end = q
             } else {
-                guard let found = find(literal, in: line, from: step.role == .timeLocal ? min(pos + 20, n) : pos)
+                guard let found = find(literal, in: line, from: min(pos + step.searchFrom, n))
                 else {
                     return .rejected(.malformed)
                 }
@@ -309,7 +312,10 @@ public struct NginxFormat: LogFormat {
             }
             return true
         }
-        if literal.count == 1 { return line[position] == literal[0] }
+        if literal.count <= 4 {
+            for k in 0..<literal.count where line[position + k] != literal[k] { return false }
+            return true
+        }
         return memcmp(line.base! + position, literal.base!, literal.count) == 0
     }
 

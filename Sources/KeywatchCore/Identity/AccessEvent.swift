@@ -5,6 +5,10 @@ public enum HTTPMethod: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Reads a method name; unknown tokens are ``other`` and an empty or `-` one is ``none``.
     @inlinable
     public init(_ v: ByteView) {
+        if v.count == 3 && v[0] == UInt8(ascii: "G") && v[1] == UInt8(ascii: "E") && v[2] == UInt8(ascii: "T") {
+            self = .get
+            return
+        }
         if v.isMissing {
             self = .none
             return

@@ -58,8 +58,15 @@ public struct EndpointTemplater: Sendable {
         while i < n {
             while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
             if i >= n { break }
+            // Find the segment's end, noting the bytes that any placeholder needs: a digit, '@' or '%'.
             var j = i
-            while j < n && path[j] != UInt8(ascii: "/") { j += 1 }
+            var interesting = false
+            while j < n {
+                let c = path[j]
+                if c == UInt8(ascii: "/") { break }
+                if c &- 0x30 <= 9 || c == UInt8(ascii: "@") || c == UInt8(ascii: "%") { interesting = true }
+                j += 1
+            }
             if length >= EndpointTemplater.maxLength {
                 put(UInt8(ascii: "/"))
                 put(0xE2)  // "…"
@@ -69,7 +76,9 @@ public struct EndpointTemplater: Sendable {
             }
             put(UInt8(ascii: "/"))
             let segment = path.slice(i, j)
-            let placeholder = EndpointTemplater.placeholder(for: segment)
+            // Words without digits, '@' or '%' ("orders", "v", "search") are never identifiers.
+            let placeholder: (text: StaticString?, keepFrom: Int) =
+                interesting ? EndpointTemplater.placeholder(for: segment) : (nil, 0)
             if let text = placeholder.text {
                 text.withUTF8Buffer { put(ByteView(base: $0.baseAddress, count: $0.count)) }
                 put(segment.slice(placeholder.keepFrom, segment.count))

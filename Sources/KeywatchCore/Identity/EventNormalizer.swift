@@ -60,8 +60,14 @@ public struct EventNormalizer {
     ///   - source: Where the record came from.
     /// - Returns: The event, or `nil` when the record has no time.
     public mutating func normalize(_ fields: RawFields, source: SourceRef) -> AccessEvent? {
-        guard let time = fields.timeMillis else { return nil }
         var f = fields
+        return normalize(&f, source: source)
+    }
+
+    /// Normalises one record in place (the credential choice is written back into `f`); the hot path's form.
+    @inline(__always)
+    mutating func normalize(_ f: inout RawFields, source: SourceRef) -> AccessEvent? {
+        guard let time = f.timeMillis else { return nil }
         var query = f.query
         if query.isEmpty, let q = f.target.firstIndex(of: UInt8(ascii: "?")) {
             query = f.target.slice(q + 1, f.target.count)

@@ -324,13 +324,13 @@ struct IngestEngine {
             case .records(let count):
                 let source = SourceRef(input: index, line: lineNumber)
                 for i in 0..<count {
-                    guard let event = normalizer.normalize(records[i], source: source) else {
+                    guard let event = normalizer.normalize(&records.storage[i], source: source) else {
                         diagnostics.reject(.badTimestamp, file: name, line: lineNumber, bytes: line)
                         continue
                     }
                     diagnostics.events += 1
                     if event.key != nil { diagnostics.eventsWithKey += 1 }
-                    sink.consume(event, fields: records[i], normalizer: normalizer, inputName: name)
+                    sink.consume(event, fields: records.storage[i], normalizer: normalizer, inputName: name)
                 }
             case .ignored: break
             case .rejected(let reason): diagnostics.reject(reason, file: name, line: lineNumber, bytes: line)

@@ -42,8 +42,13 @@ public struct ParseReport: Sendable {
                 + "\(endpoints) endpoints, \(d.rejectedLines) rejected; "
                 + "\(format(mb)) MB in \(format(elapsedSeconds)) s (\(format(rate / 1_000_000)) M lines/s, "
                 + "\(format(elapsedSeconds > 0 ? mb / elapsedSeconds : 0)) MB/s)")
-        for (input, name) in d.formats where d.formats.count <= 20 {
-            lines.append("  format \(name): \(input)")
+        if d.formats.count <= 8 {
+            for (input, name) in d.formats { lines.append("  format \(name): \(input)") }
+        } else {
+            var byFormat: [String: Int] = [:]
+            for (_, name) in d.formats { byFormat[name, default: 0] += 1 }
+            let parts = byFormat.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            lines.append("  formats: " + parts.joined(separator: ", ") + " inputs")
         }
         if !d.rejects.isEmpty {
             let parts = d.rejects.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }
