@@ -9,7 +9,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 struct Options {
@@ -26,11 +26,21 @@ struct Options {
             let a = arguments[i]
             let next = i + 1 < arguments.count ? arguments[i + 1] : ""
             switch a {
-            case "--lines": lines = Int(next) ?? lines; i += 1
-            case "--kong-lines": kongLines = Int(next) ?? kongLines; i += 1
-            case "--runs": runs = Int(next) ?? runs; i += 1
-            case "--dir": directory = next; i += 1
-            case "--keys": keys = Int(next) ?? keys; i += 1
+            case "--lines":
+                lines = Int(next) ?? lines
+                i += 1
+            case "--kong-lines":
+                kongLines = Int(next) ?? kongLines
+                i += 1
+            case "--runs":
+                runs = Int(next) ?? runs
+                i += 1
+            case "--dir":
+                directory = next
+                i += 1
+            case "--keys":
+                keys = Int(next) ?? keys
+                i += 1
             case "--keep": keep = true
             case "-h", "--help":
                 print("usage: keywatch-bench [--lines N] [--kong-lines N] [--keys N] [--runs R] [--dir DIR] [--keep]")
@@ -66,7 +76,9 @@ let agents = [
 let endpoints = ["/v1/orders/", "/v1/customers/", "/v1/products/SKU-", "/v1/invoices/", "/v2/search?q=shoes&page="]
 
 func makeKeys(_ count: Int, _ g: inout Generator) -> [String] {
-    (0..<count).map { _ in "ak_live_" + String(decoding: (0..<24).map { _ in alphabet[g.below(alphabet.count)] }, as: UTF8.self) }
+    (0..<count).map { _ in
+        "ak_live_" + String(decoding: (0..<24).map { _ in alphabet[g.below(alphabet.count)] }, as: UTF8.self)
+    }
 }
 
 final class BufferedWriter {
@@ -86,7 +98,9 @@ func writeNginx(_ path: String, lines: Int, keys: [String]) {
     for n in 0..<lines {
         if n % 40 == 0 { second += 1 }
         let day = 1 + (second / 86400) % 28
-        let h = (second / 3600) % 24, m = (second / 60) % 60, s = second % 60
+        let h = (second / 3600) % 24
+        let m = (second / 60) % 60
+        let s = second % 60
         let key = keys[g.below(keys.count)]
         let ip = "\(g.below(200) + 20).\(g.below(256)).\(g.below(256)).\(g.below(254) + 1)"
         let path = endpoints[g.below(endpoints.count)] + String(g.below(90_000_000) + 10_000)
@@ -109,7 +123,8 @@ func writeKong(_ path: String, lines: Int, keys: [String]) {
         let ip = "\(g.below(200) + 20).\(g.below(256)).\(g.below(256)).\(g.below(254) + 1)"
         let path = endpoints[g.below(endpoints.count)] + String(g.below(90_000_000) + 10_000)
         let line =
-            #"{"request":{"method":"GET","uri":"\#(path)","url":"https://api.example.com:8443\#(path)","size":312,"querystring":{},"headers":{"apikey":"\#(key)","user-agent":"\#(agents[g.below(agents.count)])","host":"api.example.com","accept":"application/json"}},"upstream_uri":"\#(path)","response":{"status":200,"size":\#(g.below(9000) + 100),"headers":{"content-type":"application/json","connection":"close"}},"route":{"id":"3b2c1a00-0000-4000-8000-000000000001","paths":["/v1"],"name":"v1"},"service":{"id":"3b2c1a00-0000-4000-8000-000000000002","name":"orders"},"latencies":{"request":\#(g.below(90) + 3),"kong":1,"proxy":\#(g.below(80) + 2)},"client_ip":"\#(ip)","started_at":\#(millis),"tries":[{"ip":"10.0.0.5","port":8080,"balancer_latency":0}]}"# + "\n"
+            #"{"request":{"method":"GET","uri":"\#(path)","url":"https://api.example.com:8443\#(path)","size":312,"querystring":{},"headers":{"apikey":"\#(key)","user-agent":"\#(agents[g.below(agents.count)])","host":"api.example.com","accept":"application/json"}},"upstream_uri":"\#(path)","response":{"status":200,"size":\#(g.below(9000) + 100),"headers":{"content-type":"application/json","connection":"close"}},"route":{"id":"3b2c1a00-0000-4000-8000-000000000001","paths":["/v1"],"name":"v1"},"service":{"id":"3b2c1a00-0000-4000-8000-000000000002","name":"orders"},"latencies":{"request":\#(g.below(90) + 3),"kong":1,"proxy":\#(g.below(80) + 2)},"client_ip":"\#(ip)","started_at":\#(millis),"tries":[{"ip":"10.0.0.5","port":8080,"balancer_latency":0}]}"#
+            + "\n"
         out.write(line)
     }
     out.close()
@@ -210,23 +225,30 @@ struct Row {
     print(
         "  \(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(format(m.seconds, 3)) s  "
             + "\(format(Double(lines) / m.seconds / 1e6)) M lines/s  \(format(Double(bytes) / m.seconds / 1e6, 0)) MB/s  "
-            + "peak RSS \(m.maxRSSKiB / 1024) MiB")
+            + "peak RSS \(m.maxRSSKiB / 1024) MiB"
+    )
     return m
 }
 
 let nginxBytes = fileSize(nginxPath)
 let kongBytes = fileSize(kongPath)
 print("")
-print("nginx log with key field: \(options.lines) lines, \(nginxBytes / 1_000_000) MB plain, "
-    + "\(fileSize(nginxPath + ".gz") / 1_000_000) MB gzip; best of \(options.runs) runs; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print(
+    "nginx log with key field: \(options.lines) lines, \(nginxBytes / 1_000_000) MB plain, "
+        + "\(fileSize(nginxPath + ".gz") / 1_000_000) MB gzip; best of \(options.runs) runs; \(ProcessInfo.processInfo.activeProcessorCount) cores"
+)
 let kwPlain = measure(
     "keywatch parse --output none (plain)",
     [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath],
-    lines: options.lines, bytes: nginxBytes)
+    lines: options.lines,
+    bytes: nginxBytes
+)
 let kwGzip = measure(
     "keywatch parse --output none (gzip)",
     [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath + ".gz"],
-    lines: options.lines, bytes: nginxBytes)
+    lines: options.lines,
+    bytes: nginxBytes
+)
 var pigz: Measurement?
 if let tool = which("pigz") {
     pigz = measure("pigz -dc > /dev/null", [tool, "-dc", nginxPath + ".gz"], lines: options.lines, bytes: nginxBytes)
@@ -235,17 +257,25 @@ var mawk: Measurement?
 if let tool = which("mawk") {
     mawk = measure(
         "mawk per-key count (plain)",
-        [tool, "-F\"", "{c[$8]++} END {for (k in c) n++; print n}", nginxPath], lines: options.lines, bytes: nginxBytes)
+        [tool, "-F\"", "{c[$8]++} END {for (k in c) n++; print n}", nginxPath],
+        lines: options.lines,
+        bytes: nginxBytes
+    )
 }
 print("")
 print("Kong JSON: \(options.kongLines) lines, \(kongBytes / 1_000_000) MB plain")
 _ = measure(
     "keywatch parse --output none (Kong, plain)",
-    [keywatch, "parse", "--output", "none", "--state", state, kongPath], lines: options.kongLines, bytes: kongBytes)
+    [keywatch, "parse", "--output", "none", "--state", state, kongPath],
+    lines: options.kongLines,
+    bytes: kongBytes
+)
 _ = measure(
     "keywatch parse --output none (Kong, gzip)",
-    [keywatch, "parse", "--output", "none", "--state", state, kongPath + ".gz"], lines: options.kongLines,
-    bytes: kongBytes)
+    [keywatch, "parse", "--output", "none", "--state", state, kongPath + ".gz"],
+    lines: options.kongLines,
+    bytes: kongBytes
+)
 
 print("")
 print("ratios (same run, lower is faster):")

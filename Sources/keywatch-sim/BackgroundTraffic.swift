@@ -37,8 +37,15 @@ struct BackgroundTraffic {
                 let client = AddressPlan.ranges[rng.pick(hosting)].cidr.randomAddress(using: &rng)
                 let agent = rng.pick(UserAgents.scanner)
                 var event = anonymous(
-                    node, at: randomTime(range, &rng), client: client, method: "GET",
-                    target: rng.pick(BackgroundTraffic.scannerPaths), status: 404, bytes: 153, rng: &rng)
+                    node,
+                    at: randomTime(range, &rng),
+                    client: client,
+                    method: "GET",
+                    target: rng.pick(BackgroundTraffic.scannerPaths),
+                    status: 404,
+                    bytes: 153,
+                    rng: &rng
+                )
                 event.userAgent = agent == "-" ? nil : agent
                 events.append(event)
             }
@@ -48,17 +55,30 @@ struct BackgroundTraffic {
                     ("/robots.txt", 200, 26), ("/favicon.ico", 404, 153), ("/", 200, 612),
                 ])
                 var event = anonymous(
-                    node, at: randomTime(range, &rng), client: client, method: "GET", target: target, status: status,
-                    bytes: bytes, rng: &rng)
+                    node,
+                    at: randomTime(range, &rng),
+                    client: client,
+                    method: "GET",
+                    target: target,
+                    status: status,
+                    bytes: bytes,
+                    rng: &rng
+                )
                 event.userAgent = rng.pick(BackgroundTraffic.crawlerAgents)
                 events.append(event)
             }
             for _ in 0..<rng.poisson(4 * share * config.scale) {
                 let client = AddressPlan.ranges[rng.pick(isp)].cidr.randomAddress(using: &rng)
                 var event = anonymous(
-                    node, at: randomTime(range, &rng), client: client, method: "GET",
-                    target: rng.pick(["/v1/orders?status=open", "/v1/products/SKU-10442", "/v1/me"]), status: 401,
-                    bytes: 64, rng: &rng)
+                    node,
+                    at: randomTime(range, &rng),
+                    client: client,
+                    method: "GET",
+                    target: rng.pick(["/v1/orders?status=open", "/v1/products/SKU-10442", "/v1/me"]),
+                    status: 401,
+                    bytes: 64,
+                    rng: &rng
+                )
                 event.userAgent = rng.pick(UserAgents.adHoc)
                 event.rejectedByGateway = true
                 events.append(event)
@@ -69,8 +89,15 @@ struct BackgroundTraffic {
             let client = AddressPlan.ranges[isp[index % isp.count]].cidr.randomAddress(using: &rng)
             for _ in 0..<rng.poisson(1.5) {
                 var event = anonymous(
-                    node, at: randomTime(range, &rng), client: client, method: "GET", target: "/v1/orders?page=1",
-                    status: 401, bytes: 52, rng: &rng)
+                    node,
+                    at: randomTime(range, &rng),
+                    client: client,
+                    method: "GET",
+                    target: "/v1/orders?page=1",
+                    status: 401,
+                    bytes: 52,
+                    rng: &rng
+                )
                 event.userAgent = "python-requests/2.31.0"
                 event.headerKey = key
                 event.rejectedByGateway = true
@@ -86,8 +113,15 @@ struct BackgroundTraffic {
             var time = range.lowerBound + (node == .gw1 ? 250 : 700)
             while time < range.upperBound {
                 var event = anonymous(
-                    node, at: time + rng.int64(in: 0..<30), client: AddressPlan.healthChecker(node: Int(node.rawValue)),
-                    method: "GET", target: "/healthz", status: 200, bytes: 2, rng: &rng)
+                    node,
+                    at: time + rng.int64(in: 0..<30),
+                    client: AddressPlan.healthChecker(node: Int(node.rawValue)),
+                    method: "GET",
+                    target: "/healthz",
+                    status: 200,
+                    bytes: 2,
+                    rng: &rng
+                )
                 event.latency = 0
                 event.userAgent = "lb-healthcheck/1.0"
                 event.http = 10
@@ -106,16 +140,30 @@ struct BackgroundTraffic {
             let client = ClientAddress.v4(0x45A2_7CE1 + UInt32(rng.int(below: 6)))
             for node in [rng.chance(0.5) ? Node.gw1 : .gw2, .kong1] {
                 var event = anonymous(
-                    node, at: time + rng.int64(in: 0..<900), client: client, method: "GET", target: "/v1/status",
-                    status: 200, bytes: 48, rng: &rng)
+                    node,
+                    at: time + rng.int64(in: 0..<900),
+                    client: client,
+                    method: "GET",
+                    target: "/v1/status",
+                    status: 200,
+                    bytes: 48,
+                    rng: &rng
+                )
                 event.userAgent = BackgroundTraffic.monitorAgent
                 events.append(event)
             }
             if slot % 3 == 0 {
                 for node in [Node.gw1, .gw2] {
                     var event = anonymous(
-                        node, at: time + 2 * Span.second + rng.int64(in: 0..<500), client: client, method: "GET",
-                        target: "/nginx_status", status: 200, bytes: 97 + rng.int(below: 12), rng: &rng)
+                        node,
+                        at: time + 2 * Span.second + rng.int64(in: 0..<500),
+                        client: client,
+                        method: "GET",
+                        target: "/nginx_status",
+                        status: 200,
+                        bytes: 97 + rng.int(below: 12),
+                        rng: &rng
+                    )
                     event.userAgent = BackgroundTraffic.monitorAgent
                     event.remoteUser = "monitor"
                     event.proxied = false
@@ -132,8 +180,14 @@ struct BackgroundTraffic {
     }
 
     private func anonymous(
-        _ node: Node, at time: EpochMillis, client: ClientAddress, method: String, target: String, status: Int,
-        bytes: Int, rng: inout SimRandom
+        _ node: Node,
+        at time: EpochMillis,
+        client: ClientAddress,
+        method: String,
+        target: String,
+        status: Int,
+        bytes: Int,
+        rng: inout SimRandom
     ) -> SimEvent {
         let service: Int
         switch target {
@@ -143,8 +197,17 @@ struct BackgroundTraffic {
         default: service = 11
         }
         return SimEvent(
-            time: time, latency: Int32(status == 200 ? rng.int(in: 1...12) : rng.int(in: 0...3)), node: node,
-            client: client, method: method, target: target, service: Int16(service), status: Int16(status),
-            bytes: Int32(bytes), requestBytes: Int32(120 + target.utf8.count), http: 11)
+            time: time,
+            latency: Int32(status == 200 ? rng.int(in: 1...12) : rng.int(in: 0...3)),
+            node: node,
+            client: client,
+            method: method,
+            target: target,
+            service: Int16(service),
+            status: Int16(status),
+            bytes: Int32(bytes),
+            requestBytes: Int32(120 + target.utf8.count),
+            http: 11
+        )
     }
 }

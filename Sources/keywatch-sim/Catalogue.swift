@@ -73,7 +73,10 @@ enum APICatalogue {
         GatewayService(name: "orders", paths: ["/v1/orders", "/v2/orders"], upstreams: ["10.0.0.5", "10.0.0.6"]),
         GatewayService(name: "customers", paths: ["/v1/customers"], upstreams: ["10.0.0.7"]),
         GatewayService(
-            name: "catalog", paths: ["/v1/products", "/v1/inventory"], upstreams: ["10.0.0.8", "10.0.0.9"]),
+            name: "catalog",
+            paths: ["/v1/products", "/v1/inventory"],
+            upstreams: ["10.0.0.8", "10.0.0.9"]
+        ),
         GatewayService(name: "billing", paths: ["/v1/invoices", "/v1/payments"], upstreams: ["10.0.0.10"]),
         GatewayService(name: "search", paths: ["/v2/search"], upstreams: ["10.0.0.11", "10.0.0.12"]),
         GatewayService(name: "fulfilment", paths: ["/v1/shipments", "/v1/stores"], upstreams: ["10.0.0.13"]),
@@ -95,8 +98,15 @@ enum APICatalogue {
         make("GET", "/v1/customers/{uuid}", 1, 200, 700, 30, [.service, .partner, .mobile], 7),
         make("PATCH", "/v1/customers/{uuid}", 1, 200, 720, 55, [.service], 2),
         make(
-            "GET", "/v1/customers?updated_since={yesterday}T00%3A00%3A00Z&limit=100", 1, 200, 15000, 140,
-            [.batch, .service], 3),
+            "GET",
+            "/v1/customers?updated_since={yesterday}T00%3A00%3A00Z&limit=100",
+            1,
+            200,
+            15000,
+            140,
+            [.batch, .service],
+            3
+        ),
         make("GET", "/v1/products/{sku}", 2, 200, 1500, 20, [.service, .partner, .mobile, .rare], 9),
         make("GET", "/v1/products?category={category}&limit=50", 2, 200, 12000, 45, [.mobile, .partner, .service], 5),
         make("GET", "/v1/inventory/{sku}/stock", 2, 200, 150, 15, [.service, .partner], 6),
@@ -146,8 +156,14 @@ enum APICatalogue {
     }
 
     private static func make(
-        _ method: String, _ concrete: String, _ service: Int, _ success: Int, _ bytes: Double, _ latency: Double,
-        _ audience: Audience, _ popularity: Double
+        _ method: String,
+        _ concrete: String,
+        _ service: Int,
+        _ success: Int,
+        _ bytes: Double,
+        _ latency: Double,
+        _ audience: Audience,
+        _ popularity: Double
     ) -> EndpointTemplate {
         let pieces = parse(concrete)
         var pattern = ""
@@ -166,9 +182,17 @@ enum APICatalogue {
             }
         }
         return EndpointTemplate(
-            method: method, pattern: pattern, pieces: pieces, service: service, success: success,
-            bytesMedian: bytes, latencyMedian: latency, audience: audience, popularity: popularity,
-            label: method + " " + pattern)
+            method: method,
+            pattern: pattern,
+            pieces: pieces,
+            service: service,
+            success: success,
+            bytesMedian: bytes,
+            latencyMedian: latency,
+            audience: audience,
+            popularity: popularity,
+            label: method + " " + pattern
+        )
     }
 
     private static func parse(_ text: String) -> [TemplatePiece] {
@@ -239,7 +263,10 @@ struct PathRenderer {
     ///   - rng: Randomness source.
     /// - Returns: Path with query, e.g. `/v1/orders/48213377?expand=items`.
     static func render(
-        _ template: EndpointTemplate, salt: UInt64, at millis: EpochMillis, page: Int? = nil,
+        _ template: EndpointTemplate,
+        salt: UInt64,
+        at millis: EpochMillis,
+        page: Int? = nil,
         using rng: inout SimRandom
     ) -> String {
         var out = ""
@@ -252,7 +279,9 @@ struct PathRenderer {
             case .uuid:
                 let n = UInt64(rng.exponential(mean: 400))
                 out += SimRandom.uuid(
-                    high: SimRandom.mix(salt, [n, 1]), low: SimRandom.mix(salt, [n, 2]))
+                    high: SimRandom.mix(salt, [n, 1]),
+                    low: SimRandom.mix(salt, [n, 2])
+                )
             case .sku:
                 out += "SKU-" + String(10_000 + Int(rng.exponential(mean: 6000)) % 90_000)
             case .invoiceID:

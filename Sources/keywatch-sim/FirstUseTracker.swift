@@ -53,7 +53,7 @@ struct FirstUseTracker {
         let range = AddressPlan.ranges[rangeIndex]
         let newASN = networks[key].insert(range.asn).inserted
         let newCountry = countries[key].insert(range.country).inserted
-        if (newASN || newCountry), judged {
+        if newASN || newCountry, judged {
             let explained = [
                 IncidentKind.newCountry.rawValue, IncidentKind.newNetwork.rawValue, LegitKind.roaming.rawValue,
             ]
@@ -104,7 +104,8 @@ struct FirstUseTracker {
                                 ),
                             ])
                         ),
-                    ]))
+                    ])
+                )
             }
         }
         return entries

@@ -224,14 +224,20 @@ struct KeyFactory {
             country = weightedCountry(KeyFactory.mobileCountryWeights)
             isWeb = rng.chance(0.3)
             var asns = rng.sample(
-                AddressPlan.asns(kind: .mobile, country: country), count: rng.int(in: 1...3))
+                AddressPlan.asns(kind: .mobile, country: country),
+                count: rng.int(in: 1...3)
+            )
             if isWeb {
                 asns.append(rng.pick(AddressPlan.asns(kind: .isp, country: country)))
             }
             sources = asns.map { asn in
                 TrafficSource(
-                    asn: asn, country: country, ranges: AddressPlan.ranges(asn: asn, country: country),
-                    addresses: [], weight: rng.double(in: 0.5...1.5))
+                    asn: asn,
+                    country: country,
+                    ranges: AddressPlan.ranges(asn: asn, country: country),
+                    addresses: [],
+                    weight: rng.double(in: 0.5...1.5)
+                )
             }
             zone = rng.pick(Geography.zones(for: country))
         case .partner, .rare, .dormant:
@@ -250,18 +256,35 @@ struct KeyFactory {
         let (agents, agentWeights) = drawUserAgents(kind: kind, isWeb: isWeb, forced: forcedAgent)
         let consumer = consumerName(kind: kind, ordinal: ordinal)
         return KeyProfile(
-            index: index, key: key, hint: hint, kind: kind, gateway: gateway, consumerName: consumer,
-            consumerID: rng.uuid(), credentialID: rng.uuid(), country: country, zone: zone,
-            dailyVolume: drawVolume(kind: kind), endpoints: endpoints, endpointWeights: weights,
-            userAgents: agents, userAgentWeights: agentWeights,
+            index: index,
+            key: key,
+            hint: hint,
+            kind: kind,
+            gateway: gateway,
+            consumerName: consumer,
+            consumerID: rng.uuid(),
+            credentialID: rng.uuid(),
+            country: country,
+            zone: zone,
+            dailyVolume: drawVolume(kind: kind),
+            endpoints: endpoints,
+            endpointWeights: weights,
+            userAgents: agents,
+            userAgentWeights: agentWeights,
             referer: isWeb ? "https://www.\(consumer.replacingOccurrences(of: "app-", with: "")).example/" : nil,
             keyInQuery: kind != .mobile && rng.chance(0.06),
             http2Share: isWeb ? 1 : kind == .mobile ? 0.7 : kind == .service ? 0.2 : 0,
             clientErrorRate: min(0.15, rng.logNormal(median: kind == .partner ? 0.035 : 0.02, sigma: 0.6)),
-            serverErrorRate: rng.double(in: 0.001...0.004), salt: rng.next(), sources: sources, createdAt: nil,
+            serverErrorRate: rng.double(in: 0.001...0.004),
+            salt: rng.next(),
+            sources: sources,
+            createdAt: nil,
             growth: (kind == .service || kind == .mobile) && rng.chance(0.12) ? 0.5 : 0,
-            activity: kind == .dormant ? dormantActivity() : .always, releaseAdoption: nil, isWeb: isWeb,
-            isMultiRegion: isMultiRegion)
+            activity: kind == .dormant ? dormantActivity() : .always,
+            releaseAdoption: nil,
+            isWeb: isWeb,
+            isMultiRegion: isMultiRegion
+        )
     }
 
     /// Marks a few keys as created mid-period.
@@ -356,7 +379,8 @@ struct KeyFactory {
             return (agents, agents.indices.map { pow(0.8, Double($0)) })
         case .partner:
             let main = rng.pick(
-                UserAgents.partner.enumerated().filter { $0.offset != 6 && $0.offset != 8 }.map(\.element))
+                UserAgents.partner.enumerated().filter { $0.offset != 6 && $0.offset != 8 }.map(\.element)
+            )
             return rng.chance(0.2) ? ([main, rng.pick(UserAgents.adHoc)], [0.92, 0.08]) : ([main], [1])
         case .rare, .dormant:
             return rng.chance(0.3)

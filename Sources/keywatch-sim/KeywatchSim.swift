@@ -12,7 +12,8 @@ struct KeywatchSim: ParsableCommand {
             nginx.log_format and README.md. The same options always produce byte-identical output.
 
             The committed sample set is: swift run -c release keywatch-sim --out samples --seed 42
-            """)
+            """
+    )
 
     @Option(name: .long, help: "Output directory.")
     var out = "samples"
@@ -82,9 +83,19 @@ struct KeywatchSim: ParsableCommand {
 
     func run() throws {
         let config = SimulationConfig(
-            outputDirectory: out, seed: seed, startDate: CivilDate(parsing: start)!, days: days, liveHours: liveHours,
-            keyCount: keys, scale: scale, kongShare: kongShare, incidentsPerKind: incidentsPerKind,
-            learningDays: learningDays, gzipLevel: Int32(gzipLevel), healthCheckInterval: healthCheckInterval)
+            outputDirectory: out,
+            seed: seed,
+            startDate: CivilDate(parsing: start)!,
+            days: days,
+            liveHours: liveHours,
+            keyCount: keys,
+            scale: scale,
+            kongShare: kongShare,
+            incidentsPerKind: incidentsPerKind,
+            learningDays: learningDays,
+            gzipLevel: Int32(gzipLevel),
+            healthCheckInterval: healthCheckInterval
+        )
         // A SimulatorError propagates; ArgumentParser prints it to stderr and exits non-zero.
         let summary = try Simulator(config: config).run()
         print(summary.rendered())

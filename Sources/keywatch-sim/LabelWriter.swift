@@ -15,7 +15,10 @@ struct LabelWriter {
     ///   - lastRegular: Per key, the last regular request written (for dormancy).
     ///   - extraLegitimate: Further legitimate entries, appended after the planned ones.
     init(
-        config: SimulationConfig, scenario: Scenario, tallies: [EpisodeTally], lastRegular: [EpochMillis],
+        config: SimulationConfig,
+        scenario: Scenario,
+        tallies: [EpisodeTally],
+        lastRegular: [EpochMillis],
         extraLegitimate: [JSONValue]
     ) {
         self.config = config

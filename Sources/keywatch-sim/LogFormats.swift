@@ -46,7 +46,8 @@ struct NginxLineFormatter: LineFormatter {
         NginxLineFormatter.appendEscaped(event.target, to: &out)
         out.append(
             contentsOf: event.http == 20
-                ? " HTTP/2.0\" ".utf8 : event.http == 10 ? " HTTP/1.0\" ".utf8 : " HTTP/1.1\" ".utf8)
+                ? " HTTP/2.0\" ".utf8 : event.http == 10 ? " HTTP/1.0\" ".utf8 : " HTTP/1.1\" ".utf8
+        )
         out.append(contentsOf: String(event.status).utf8)
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: (event.bytes < 0 ? "-" : String(event.bytes)).utf8)
@@ -148,7 +149,9 @@ struct KongLineFormatter: LineFormatter {
         }
         out.append(contentsOf: "\"content-type\":".utf8)
         string(
-            path.hasSuffix("/pdf") && event.status == 200 ? "application/pdf" : "application/json; charset=utf-8", &out)
+            path.hasSuffix("/pdf") && event.status == 200 ? "application/pdf" : "application/json; charset=utf-8",
+            &out
+        )
         out.append(contentsOf: ",\"content-length\":".utf8)
         string(String(max(0, event.bytes)), &out)
         out.append(contentsOf: ",\"via\":".utf8)

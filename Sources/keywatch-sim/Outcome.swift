@@ -17,7 +17,10 @@ struct Outcome: Sendable {
     ///   - rng: Randomness source.
     /// - Returns: The outcome.
     static func normal(
-        _ template: EndpointTemplate, key: KeyProfile, family: GatewayFamily, using rng: inout SimRandom
+        _ template: EndpointTemplate,
+        key: KeyProfile,
+        family: GatewayFamily,
+        using rng: inout SimRandom
     ) -> Outcome {
         let roll = rng.unit()
         let status: Int
@@ -51,7 +54,10 @@ struct Outcome: Sendable {
     ///   - rng: Randomness source.
     /// - Returns: The outcome.
     static func forced(
-        _ status: Int, template: EndpointTemplate, family: GatewayFamily, rejected: Bool,
+        _ status: Int,
+        template: EndpointTemplate,
+        family: GatewayFamily,
+        rejected: Bool,
         using rng: inout SimRandom
     ) -> Outcome {
         let median = template.latencyMedian
@@ -59,20 +65,32 @@ struct Outcome: Sendable {
         case 200, 201, 202:
             let bytes = max(2, Int(rng.logNormal(median: max(template.bytesMedian, 2), sigma: 0.45)))
             return Outcome(
-                status: status, bytes: template.bytesMedian <= 2 ? 2 : bytes,
-                latency: 1 + Int(rng.logNormal(median: median, sigma: 0.55)), rejectedByGateway: false)
+                status: status,
+                bytes: template.bytesMedian <= 2 ? 2 : bytes,
+                latency: 1 + Int(rng.logNormal(median: median, sigma: 0.55)),
+                rejectedByGateway: false
+            )
         case 204, 304:
             return Outcome(
-                status: status, bytes: 0, latency: 1 + Int(rng.logNormal(median: median * 0.6, sigma: 0.5)),
-                rejectedByGateway: false)
+                status: status,
+                bytes: 0,
+                latency: 1 + Int(rng.logNormal(median: median * 0.6, sigma: 0.5)),
+                rejectedByGateway: false
+            )
         case 499:
             return Outcome(
-                status: status, bytes: -1, latency: 1 + Int(rng.logNormal(median: median * 4, sigma: 0.8)),
-                rejectedByGateway: false)
+                status: status,
+                bytes: -1,
+                latency: 1 + Int(rng.logNormal(median: median * 4, sigma: 0.8)),
+                rejectedByGateway: false
+            )
         case 500:
             return Outcome(
-                status: status, bytes: 95, latency: 1 + Int(rng.logNormal(median: median * 1.5, sigma: 0.6)),
-                rejectedByGateway: false)
+                status: status,
+                bytes: 95,
+                latency: 1 + Int(rng.logNormal(median: median * 1.5, sigma: 0.6)),
+                rejectedByGateway: false
+            )
         case 502, 503, 504:
             let pages = family == .nginx ? [502: 157, 503: 197, 504: 167] : [502: 74, 503: 58, 504: 51]
             let latency =
@@ -82,8 +100,11 @@ struct Outcome: Sendable {
         default:
             let latency = rejected ? rng.int(in: 0...3) : 2 + Int(rng.logNormal(median: 10, sigma: 0.5))
             return Outcome(
-                status: status, bytes: Int(rng.logNormal(median: 96, sigma: 0.25)), latency: latency,
-                rejectedByGateway: rejected)
+                status: status,
+                bytes: Int(rng.logNormal(median: 96, sigma: 0.25)),
+                latency: latency,
+                rejectedByGateway: rejected
+            )
         }
     }
 }

@@ -39,8 +39,14 @@ final class RotatingLog<Formatter: LineFormatter> {
     ///   - gzipLevel: Compression level.
     ///   - formatter: Line formatter.
     init(
-        outputDirectory: String, relativeDirectory: String, liveName: String, rotatedPrefix: String,
-        offsetMinutes: Int, endMillis: EpochMillis, gzipLevel: Int32, formatter: Formatter
+        outputDirectory: String,
+        relativeDirectory: String,
+        liveName: String,
+        rotatedPrefix: String,
+        offsetMinutes: Int,
+        endMillis: EpochMillis,
+        gzipLevel: Int32,
+        formatter: Formatter
     ) {
         self.outputDirectory = outputDirectory
         self.relativeDirectory = relativeDirectory

@@ -85,8 +85,13 @@ struct ScenarioPlanner {
             }
         }
         return Scenario(
-            keys: keys, episodes: episodes, invalidKeys: invalid, episodesByKey: byKey, globalEpisodes: global,
-            shortfall: shortfall)
+            keys: keys,
+            episodes: episodes,
+            invalidKeys: invalid,
+            episodesByKey: byKey,
+            globalEpisodes: global,
+            shortfall: shortfall
+        )
     }
 
     // MARK: - Incidents
@@ -162,7 +167,11 @@ struct ScenarioPlanner {
         var episode = incident(.errorSpike, key: key, start: start, duration: duration)
         episode.burst = Burst(key: key, count: retries, statuses: [status], statusWeights: [1])
         episode.statusOverride = StatusOverride(
-            statuses: [status], weights: [1], rejectedByGateway: true, authenticated: !revoked)
+            statuses: [status],
+            weights: [1],
+            rejectedByGateway: true,
+            authenticated: !revoked
+        )
         episode.tagsRegularTraffic = true
         episode.detail = [
             ("scenario", .string(revoked ? "revoked_key_still_in_use" : "scope_removed_probing")),
@@ -223,8 +232,12 @@ struct ScenarioPlanner {
         let endpoints = rng.sample(APICatalogue.sensitiveEndpoints, count: rng.int(in: 1...3))
         var episode = incident(.newEndpoint, key: key, start: start, duration: duration)
         episode.burst = Burst(
-            key: key, count: scaled(rng.int(in: 6...40)), endpoints: endpoints, statuses: [200, 403, 404],
-            statusWeights: [0.5, 0.35, 0.15])
+            key: key,
+            count: scaled(rng.int(in: 6...40)),
+            endpoints: endpoints,
+            statuses: [200, 403, 404],
+            statusWeights: [0.5, 0.35, 0.15]
+        )
         episode.detail = [("endpoints", .strings(endpoints.map(APICatalogue.labelPattern)))]
         incidents.append(episode)
         return true
@@ -261,8 +274,11 @@ struct ScenarioPlanner {
         let count = kind == .newCountry ? rng.int(in: 80...400) : rng.int(in: 30...300)
         var episode = incident(kind, key: key, start: start, duration: duration)
         episode.burst = Burst(
-            key: key, count: scaled(count), addresses: addresses,
-            userAgents: rng.chance(0.5) ? [] : [rng.pick(UserAgents.attacker)])
+            key: key,
+            count: scaled(count),
+            addresses: addresses,
+            userAgents: rng.chance(0.5) ? [] : [rng.pick(UserAgents.attacker)]
+        )
         episode.detail = [
             ("country", .string(range.country)), ("asn", .int(range.asn)), ("org", .string(range.org)),
             ("cidr", .string(range.cidr.description)), ("ips", .strings(addresses.map(\.description))),
@@ -275,8 +291,13 @@ struct ScenarioPlanner {
 
     private func incident(_ kind: IncidentKind, key: Int, start: EpochMillis, duration: EpochMillis) -> Episode {
         var episode = Episode(
-            kind: kind.rawValue, isIncident: true, keys: [key], start: start, end: start + duration,
-            gateway: keys[key].gateway)
+            kind: kind.rawValue,
+            isIncident: true,
+            keys: [key],
+            start: start,
+            end: start + duration,
+            gateway: keys[key].gateway
+        )
         episode.reportsRequests = true
         return episode
     }
@@ -289,7 +310,8 @@ struct ScenarioPlanner {
             keys.indices.filter { index in
                 kinds.contains(keys[index].kind) && keys[index].createdAt == nil && !used.contains(index)
                     && (keys[index].kind == .dormant || keys[index].activity == .always)
-            })
+            }
+        )
         guard !candidates.isEmpty else {
             return nil
         }
@@ -364,7 +386,8 @@ struct ScenarioPlanner {
     }
 
     private mutating func avoidingOutage(
-        duration: EpochMillis, _ draw: (inout SimRandom) -> EpochMillis
+        duration: EpochMillis,
+        _ draw: (inout SimRandom) -> EpochMillis
     ) -> EpochMillis {
         let margin = Span.hour
         var start = draw(&rng)
@@ -391,7 +414,11 @@ struct ScenarioPlanner {
         outageWindow = start..<end
         var episode = Episode(kind: LegitKind.outage.rawValue, isIncident: false, keys: nil, start: start, end: end)
         episode.statusOverride = StatusOverride(
-            statuses: [502, 503], weights: [0.65, 0.35], rejectedByGateway: false, authenticated: true)
+            statuses: [502, 503],
+            weights: [0.65, 0.35],
+            rejectedByGateway: false,
+            authenticated: true
+        )
         episode.tagsRegularTraffic = true
         episode.reportsRequests = true
         episode.detail = [
@@ -426,8 +453,12 @@ struct ScenarioPlanner {
             let duration = EpochMillis(rng.int(in: 1...4)) * Span.hour
             let addresses = (0..<rng.int(in: 1...3)).map { _ in range.cidr.randomAddress(using: &rng) }
             var episode = Episode(
-                kind: LegitKind.roaming.rawValue, isIncident: false, keys: [key], start: start,
-                end: min(start + duration, config.endMillis))
+                kind: LegitKind.roaming.rawValue,
+                isIncident: false,
+                keys: [key],
+                start: start,
+                end: min(start + duration, config.endMillis)
+            )
             episode.burst = Burst(key: key, count: scaled(rng.int(in: 6...40)), addresses: addresses)
             episode.reportsRequests = true
             episode.detail = [
@@ -457,8 +488,12 @@ struct ScenarioPlanner {
             keys[key].sources[0].until = moveAt
             keys[key].sources.append(new)
             var episode = Episode(
-                kind: LegitKind.cloudIPMove.rawValue, isIncident: false, keys: [key], start: moveAt,
-                end: config.endMillis)
+                kind: LegitKind.cloudIPMove.rawValue,
+                isIncident: false,
+                keys: [key],
+                start: moveAt,
+                end: config.endMillis
+            )
             episode.detail = [
                 ("asn", .int(old.asn)), ("org", .string(old.org)), ("country", .string(old.country)),
                 ("old_ips", .strings(old.addresses.map(\.description))),
@@ -485,8 +520,12 @@ struct ScenarioPlanner {
             }
         }
         var episode = Episode(
-            kind: LegitKind.apiRelease.rawValue, isIncident: false, keys: adopters, start: release,
-            end: config.endMillis)
+            kind: LegitKind.apiRelease.rawValue,
+            isIncident: false,
+            keys: adopters,
+            start: release,
+            end: config.endMillis
+        )
         episode.detail = [
             ("endpoints", .strings(APICatalogue.releaseEndpoints.map(APICatalogue.labelPattern))),
             ("adopters", .int(adopters.count)),
@@ -506,37 +545,56 @@ struct ScenarioPlanner {
             }
             legit.append(
                 Episode(
-                    kind: kind.rawValue, isIncident: false, keys: list, start: period.lowerBound,
-                    end: period.upperBound, detail: detail))
+                    kind: kind.rawValue,
+                    isIncident: false,
+                    keys: list,
+                    start: period.lowerBound,
+                    end: period.upperBound,
+                    detail: detail
+                )
+            )
         }
         add(
-            .mobileIPHopping, members { $0.kind == .mobile },
+            .mobileIPHopping,
+            members { $0.kind == .mobile },
             detail: [
                 ("note", .string("per-request carrier addresses (CGNAT, some IPv6) inside 1-3 ASNs of one country"))
-            ])
+            ]
+        )
         for key in members(where: { $0.isMultiRegion }) {
             legit.append(
                 Episode(
-                    kind: LegitKind.multiRegion.rawValue, isIncident: false, keys: [key], start: period.lowerBound,
+                    kind: LegitKind.multiRegion.rawValue,
+                    isIncident: false,
+                    keys: [key],
+                    start: period.lowerBound,
                     end: period.upperBound,
                     detail: [
                         ("asn", .int(self.keys[key].sources[0].asn)),
                         ("countries", .strings(self.keys[key].countries.sorted())),
-                    ]))
+                    ]
+                )
+            )
         }
         add(
-            .growth, members { $0.growth > 0 },
-            detail: [("factor_at_start", .double(1)), ("factor_at_end", .double(1.5)), ("shape", .string("linear"))])
+            .growth,
+            members { $0.growth > 0 },
+            detail: [("factor_at_start", .double(1)), ("factor_at_end", .double(1.5)), ("shape", .string("linear"))]
+        )
         add(
-            .officeHours, members { $0.kind == .partner },
+            .officeHours,
+            members { $0.kind == .partner },
             detail: [
                 ("local_hours", .string("09:00-18:00")), ("weekdays", .string("Mon-Fri")),
                 ("note", .string("quiet nights, weekends and public holidays in the partner's own zone")),
-            ])
+            ]
+        )
         add(.nightlyBatch, members { $0.kind == .batch }, detail: [("local_time", .string("02:00"))])
         add(
-            .poissonLowVolume, members { $0.kind == .rare },
-            detail: [("mean_per_day_min", .double(0.5)), ("mean_per_day_max", .double(6))])
+            .poissonLowVolume,
+            members { $0.kind == .rare },
+            detail: [("mean_per_day_min", .double(0.5)), ("mean_per_day_max", .double(6))]
+        )
         let sparse = members { profile in
             guard profile.kind == .dormant, case .days(let days) = profile.activity, days.count >= 2 else {
                 return false
@@ -548,8 +606,14 @@ struct ScenarioPlanner {
         for key in members(where: { $0.createdAt != nil }) {
             legit.append(
                 Episode(
-                    kind: LegitKind.newKey.rawValue, isIncident: false, keys: [key], start: self.keys[key].createdAt!,
-                    end: period.upperBound, detail: [("key_kind", .string(self.keys[key].kind.rawValue))]))
+                    kind: LegitKind.newKey.rawValue,
+                    isIncident: false,
+                    keys: [key],
+                    start: self.keys[key].createdAt!,
+                    end: period.upperBound,
+                    detail: [("key_kind", .string(self.keys[key].kind.rawValue))]
+                )
+            )
         }
         describeHolidays(period: period)
         describeDaylightSaving(period: period)
@@ -574,12 +638,17 @@ struct ScenarioPlanner {
                 let start = date.startMillis - EpochMillis(zone.offset(at: date.startMillis)) * Span.minute
                 legit.append(
                     Episode(
-                        kind: LegitKind.publicHoliday.rawValue, isIncident: false, keys: members, start: start,
+                        kind: LegitKind.publicHoliday.rawValue,
+                        isIncident: false,
+                        keys: members,
+                        start: start,
                         end: start + Span.day,
                         detail: [
                             ("country", .string(holiday.country)), ("date", .string(date.iso)),
                             ("name", .string(holiday.name)),
-                        ]))
+                        ]
+                    )
+                )
             }
         }
     }
@@ -600,13 +669,18 @@ struct ScenarioPlanner {
                 }
                 legit.append(
                     Episode(
-                        kind: LegitKind.dstChange.rawValue, isIncident: false, keys: members, start: change,
+                        kind: LegitKind.dstChange.rawValue,
+                        isIncident: false,
+                        keys: members,
+                        start: change,
                         end: period.upperBound,
                         detail: [
                             ("zone", .string(name)),
                             ("offset_before", .string(TimeFormat.offsetText(minutes: zone.offset(at: change - 1)))),
                             ("offset_after", .string(TimeFormat.offsetText(minutes: zone.offset(at: change)))),
-                        ]))
+                        ]
+                    )
+                )
             }
         }
     }
@@ -614,8 +688,12 @@ struct ScenarioPlanner {
     private mutating func planInvalidKeys() -> [String] {
         let invalid = (0..<3).map { _ in "ak_live_" + rng.base62(count: 24) }
         var episode = Episode(
-            kind: LegitKind.invalidKey.rawValue, isIncident: false, keys: [], start: config.startMillis,
-            end: config.endMillis)
+            kind: LegitKind.invalidKey.rawValue,
+            isIncident: false,
+            keys: [],
+            start: config.startMillis,
+            end: config.endMillis
+        )
         episode.hintsOverride = invalid.map { String($0.prefix(10)) + "…" + String($0.suffix(2)) }
         episode.rawKeysOverride = invalid
         episode.detail = [

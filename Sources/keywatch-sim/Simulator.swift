@@ -24,17 +24,35 @@ struct Simulator {
             try FileSystem.createDirectory(out + "/" + directory)
         }
         let gw1 = RotatingLog(
-            outputDirectory: out, relativeDirectory: "nginx/gw1", liveName: "access.log", rotatedPrefix: "access.log-",
-            offsetMinutes: 0, endMillis: config.endMillis, gzipLevel: config.gzipLevel,
-            formatter: NginxLineFormatter(offsetMinutes: 0))
+            outputDirectory: out,
+            relativeDirectory: "nginx/gw1",
+            liveName: "access.log",
+            rotatedPrefix: "access.log-",
+            offsetMinutes: 0,
+            endMillis: config.endMillis,
+            gzipLevel: config.gzipLevel,
+            formatter: NginxLineFormatter(offsetMinutes: 0)
+        )
         let gw2 = RotatingLog(
-            outputDirectory: out, relativeDirectory: "nginx/gw2", liveName: "access.log", rotatedPrefix: "access.log-",
-            offsetMinutes: 60, endMillis: config.endMillis, gzipLevel: config.gzipLevel,
-            formatter: NginxLineFormatter(offsetMinutes: 60))
+            outputDirectory: out,
+            relativeDirectory: "nginx/gw2",
+            liveName: "access.log",
+            rotatedPrefix: "access.log-",
+            offsetMinutes: 60,
+            endMillis: config.endMillis,
+            gzipLevel: config.gzipLevel,
+            formatter: NginxLineFormatter(offsetMinutes: 60)
+        )
         let kong = RotatingLog(
-            outputDirectory: out, relativeDirectory: "kong/kong1", liveName: "file-log.json",
-            rotatedPrefix: "file-log-", offsetMinutes: 0, endMillis: config.endMillis, gzipLevel: config.gzipLevel,
-            formatter: KongLineFormatter(keys: scenario.keys, ids: KongIdentities(seed: config.seed)))
+            outputDirectory: out,
+            relativeDirectory: "kong/kong1",
+            liveName: "file-log.json",
+            rotatedPrefix: "file-log-",
+            offsetMinutes: 0,
+            endMillis: config.endMillis,
+            gzipLevel: config.gzipLevel,
+            formatter: KongLineFormatter(keys: scenario.keys, ids: KongIdentities(seed: config.seed))
+        )
         gw1.removeStaleFiles()
         gw2.removeStaleFiles()
         kong.removeStaleFiles()
@@ -76,8 +94,12 @@ struct Simulator {
 
         let legitCount = scenario.episodes.filter { !$0.isIncident }.count
         let labels = LabelWriter(
-            config: config, scenario: scenario, tallies: tallies, lastRegular: lastRegular,
-            extraLegitimate: firstUses.labelEntries(firstID: legitCount + 1))
+            config: config,
+            scenario: scenario,
+            tallies: tallies,
+            lastRegular: lastRegular,
+            extraLegitimate: firstUses.labelEntries(firstID: legitCount + 1)
+        )
         var extra: [WrittenFile] = []
         for (name, text) in [
             ("labels.json", labels.render()), ("networks.csv", SampleDocs.networksCSV()),
@@ -89,11 +111,19 @@ struct Simulator {
             try file.close()
             extra.append(
                 WrittenFile(
-                    relativePath: name, lines: text.split(separator: "\n").count, bytes: FileSystem.size(of: path)))
+                    relativePath: name,
+                    lines: text.split(separator: "\n").count,
+                    bytes: FileSystem.size(of: path)
+                )
+            )
         }
         return RunSummary(
-            config: config, logs: [gw1.files, gw2.files, kong.files], extras: extra, scenario: scenario,
-            firstUseLabels: labels.extraLegitimate.count)
+            config: config,
+            logs: [gw1.files, gw2.files, kong.files],
+            extras: extra,
+            scenario: scenario,
+            firstUseLabels: labels.extraLegitimate.count
+        )
     }
 }
 
@@ -123,11 +153,13 @@ struct RunSummary {
             totalBytes += bytes
             lines.append(
                 "  \(name): \(files.count) files (\(files.count - 1) rotated .gz + live), \(count) lines, "
-                    + "\(RunSummary.megabytes(bytes))")
+                    + "\(RunSummary.megabytes(bytes))"
+            )
         }
         let extraBytes = extras.reduce(0) { $0 + $1.bytes }
         lines.append(
-            "  " + extras.map(\.relativePath).joined(separator: ", ") + ": \(RunSummary.megabytes(extraBytes))")
+            "  " + extras.map(\.relativePath).joined(separator: ", ") + ": \(RunSummary.megabytes(extraBytes))"
+        )
         var kinds: [KeyKind: Int] = [:]
         for key in scenario.keys {
             kinds[key.kind, default: 0] += 1
@@ -162,7 +194,8 @@ struct RunSummary {
         legit["endpoint/network_first_use"] = firstUseLabels
         result.append(
             "legitimate: \(legit.values.reduce(0, +)) ("
-                + legit.keys.sorted().map { "\($0) \(legit[$0]!)" }.joined(separator: ", ") + ")")
+                + legit.keys.sorted().map { "\($0) \(legit[$0]!)" }.joined(separator: ", ") + ")"
+        )
         return result.joined(separator: "\n")
     }
 

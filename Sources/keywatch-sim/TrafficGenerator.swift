@@ -87,13 +87,19 @@ struct TrafficGenerator {
     }
 
     private func generateNightlyRuns(
-        _ key: KeyProfile, day: Int, range: Range<EpochMillis>, pools: inout AddressPools, episodes: [Int],
+        _ key: KeyProfile,
+        day: Int,
+        range: Range<EpochMillis>,
+        pools: inout AddressPools,
+        episodes: [Int],
         into events: inout [SimEvent]
     ) {
         let utcDay = TimeFormat.dayNumber(of: range.lowerBound)
         for localDay in (utcDay - 1)...(utcDay + 1) {
             var rng = SimRandom(
-                seed: config.seed, streams: [Stream.keyTraffic, UInt64(key.index), 1_000_000 + UInt64(localDay)])
+                seed: config.seed,
+                streams: [Stream.keyTraffic, UInt64(key.index), 1_000_000 + UInt64(localDay)]
+            )
             let start = Rhythm.batchStart(key, localDay: localDay) + rng.int64(in: 0..<(8 * Span.minute))
             guard range.contains(start), start >= key.createdAt ?? .min else {
                 continue
@@ -124,7 +130,11 @@ struct TrafficGenerator {
     }
 
     private func emitRegular(
-        _ key: KeyProfile, at time: EpochMillis, rng: inout SimRandom, pools: inout AddressPools, episodes: [Int],
+        _ key: KeyProfile,
+        at time: EpochMillis,
+        rng: inout SimRandom,
+        pools: inout AddressPools,
+        episodes: [Int],
         into events: inout [SimEvent]
     ) {
         var event = makeRequest(key, at: time, overrides: RequestOverrides(), rng: &rng, pools: &pools)
@@ -198,8 +208,12 @@ struct TrafficGenerator {
     private func apply(_ override: StatusOverride, to event: inout SimEvent, rng: inout SimRandom) {
         let status = override.statuses[rng.weightedIndex(override.weights)]
         let outcome = Outcome.forced(
-            status, template: APICatalogue.endpoints[0], family: event.node.family,
-            rejected: override.rejectedByGateway, using: &rng)
+            status,
+            template: APICatalogue.endpoints[0],
+            family: event.node.family,
+            rejected: override.rejectedByGateway,
+            using: &rng
+        )
         event.status = Int16(status)
         event.bytes = Int32(outcome.bytes)
         event.latency = Int32(outcome.latency)
@@ -210,7 +224,11 @@ struct TrafficGenerator {
     // MARK: - Episodes
 
     private func generateBurst(
-        _ episode: Episode, index: Int, day: Int, range: Range<EpochMillis>, into events: inout [SimEvent]
+        _ episode: Episode,
+        index: Int,
+        day: Int,
+        range: Range<EpochMillis>,
+        into events: inout [SimEvent]
     ) {
         guard let burst = episode.burst, episode.start < range.upperBound, episode.end > range.lowerBound else {
             return
@@ -243,7 +261,10 @@ struct TrafficGenerator {
 
     /// Builds one request of `key` at `time`.
     private func makeRequest(
-        _ key: KeyProfile, at time: EpochMillis, overrides: RequestOverrides, rng: inout SimRandom,
+        _ key: KeyProfile,
+        at time: EpochMillis,
+        overrides: RequestOverrides,
+        rng: inout SimRandom,
         pools: inout AddressPools
     ) -> SimEvent {
         let template: EndpointTemplate
@@ -260,7 +281,9 @@ struct TrafficGenerator {
         if let page = overrides.page {
             // A paging job keeps its filters and walks the pages.
             var fixed = SimRandom(
-                seed: key.salt, streams: [UInt64(TimeFormat.dayNumber(of: time)), UInt64(template.service)])
+                seed: key.salt,
+                streams: [UInt64(TimeFormat.dayNumber(of: time)), UInt64(template.service)]
+            )
             target = PathRenderer.render(template, salt: key.salt, at: time, page: page, using: &fixed)
         } else {
             target = PathRenderer.render(template, salt: key.salt, at: time, using: &rng)
@@ -283,8 +306,12 @@ struct TrafficGenerator {
         } else {
             let status = overrides.statuses[rng.weightedIndex(overrides.statusWeights)]
             outcome = Outcome.forced(
-                status, template: template, family: node.family, rejected: status == 403 || status == 401,
-                using: &rng)
+                status,
+                template: template,
+                family: node.family,
+                rejected: status == 403 || status == 401,
+                using: &rng
+            )
         }
         var headerKey: String? = key.key
         if key.keyInQuery {
@@ -296,12 +323,26 @@ struct TrafficGenerator {
             requestBytes += Int(rng.logNormal(median: 420, sigma: 0.6))
         }
         return SimEvent(
-            time: time, latency: Int32(outcome.latency), node: node, client: client, method: template.method,
-            target: target, endpoint: template.label, service: Int16(template.service), status: Int16(outcome.status),
-            bytes: Int32(outcome.bytes), requestBytes: Int32(requestBytes),
-            http: rng.chance(key.http2Share) ? 20 : 11, userAgent: agent, referer: key.referer, remoteUser: nil,
-            headerKey: headerKey, keyIndex: Int32(key.index), authenticated: true,
-            rejectedByGateway: outcome.rejectedByGateway)
+            time: time,
+            latency: Int32(outcome.latency),
+            node: node,
+            client: client,
+            method: template.method,
+            target: target,
+            endpoint: template.label,
+            service: Int16(template.service),
+            status: Int16(outcome.status),
+            bytes: Int32(outcome.bytes),
+            requestBytes: Int32(requestBytes),
+            http: rng.chance(key.http2Share) ? 20 : 11,
+            userAgent: agent,
+            referer: key.referer,
+            remoteUser: nil,
+            headerKey: headerKey,
+            keyIndex: Int32(key.index),
+            authenticated: true,
+            rejectedByGateway: outcome.rejectedByGateway
+        )
     }
 }
 
@@ -348,7 +389,9 @@ struct AddressPools {
             return pool
         }
         var rng = SimRandom(
-            seed: config.seed, streams: [Stream.mobilePool, UInt64(key.index), UInt64(sourceIndex), UInt64(day)])
+            seed: config.seed,
+            streams: [Stream.mobilePool, UInt64(key.index), UInt64(sourceIndex), UInt64(day)]
+        )
         let source = key.sources[sourceIndex]
         let v4 = source.ranges.filter { !AddressPlan.ranges[$0].cidr.isIPv6 }
         let v6 = source.ranges.filter { AddressPlan.ranges[$0].cidr.isIPv6 }

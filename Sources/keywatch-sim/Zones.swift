@@ -70,7 +70,10 @@ struct ZoneRule: Hashable, Sendable {
             month == 12
             ? CivilDate(year: year + 1, month: 1, day: 1)
             : CivilDate(
-                year: year, month: month + 1, day: 1)
+                year: year,
+                month: month + 1,
+                day: 1
+            )
         let last = nextMonth.dayNumber - 1
         return CivilDate(dayNumber: last - CivilDate.weekday(dayNumber: last))
     }

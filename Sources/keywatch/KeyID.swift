@@ -2,9 +2,9 @@ import ArgumentParser
 import KeywatchCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 struct KeyID: ParsableCommand {
@@ -16,7 +16,8 @@ struct KeyID: ParsableCommand {
             `printf '%s\\n' "$KEY" | keywatch key-id --state baselines`. The ids match those in \
             events, alerts and baselines made with the same state directory. Blank lines print blank \
             lines, so output lines match input lines.
-            """)
+            """
+    )
 
     @OptionGroup var stateOptions: StateOptions
 

@@ -2,9 +2,9 @@ import ArgumentParser
 import KeywatchCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Flags shared by every command that reads logs.
@@ -12,32 +12,45 @@ struct InputOptions: ParsableArguments {
     @Argument(help: "Log files, directories or globs; '-' reads standard input. Gzip is detected by content.")
     var inputs: [String] = []
 
-    @Option(help: "Force a format for every input: \(FormatSpec.names.joined(separator: ", ")). Default: detect per input.")
+    @Option(
+        help: "Force a format for every input: \(FormatSpec.names.joined(separator: ", ")). Default: detect per input."
+    )
     var format: String?
 
     @Option(
         name: .customLong("log-format"),
         help: ArgumentHelp(
             "Your nginx log_format string (or @FILE to read it from a file); tried first on every input.",
-            valueName: "log_format"))
+            valueName: "log_format"
+        )
+    )
     var logFormat: String?
 
     @Option(
         name: .customLong("field"),
         help: ArgumentHelp(
             "Map a JSON field: ROLE=PATH[:UNIT], e.g. key=request.headers.x-api-key or latency=duration:ns.",
-            valueName: "role=path"))
+            valueName: "role=path"
+        )
+    )
     var fields: [String] = []
 
-    @Option(name: .customLong("key-field"), help: "Where the key lives: a JSON path, header name, nginx variable or query parameter.")
+    @Option(
+        name: .customLong("key-field"),
+        help: "Where the key lives: a JSON path, header name, nginx variable or query parameter."
+    )
     var keyField: String?
 
     @Option(
         name: .customLong("trusted-proxy"),
-        help: "A proxy network (CIDR) whose X-Forwarded-For is believed; repeat. Default: loopback and private ranges.")
+        help: "A proxy network (CIDR) whose X-Forwarded-For is believed; repeat. Default: loopback and private ranges."
+    )
     var trustedProxies: [String] = []
 
-    @Option(name: .customLong("endpoint-template"), help: "Your own endpoint template, e.g. /v1/users/{user}/avatar; repeat.")
+    @Option(
+        name: .customLong("endpoint-template"),
+        help: "Your own endpoint template, e.g. /v1/users/{user}/avatar; repeat."
+    )
     var endpointTemplates: [String] = []
 
     @Option(name: .customLong("max-line"), help: "Skip and count lines longer than this many bytes.")
@@ -70,7 +83,8 @@ struct InputOptions: ParsableArguments {
         do {
             config.formatOptions = FormatOptions(
                 fieldMappings: try fields.map { text throws(FormatError) in try FieldMapping(parsing: text) },
-                keyField: keyField)
+                keyField: keyField
+            )
             if let format { config.format = try FormatSpec(name: format, logFormat: template) }
             try config.validate()
         } catch {

@@ -12,7 +12,8 @@ struct Parse: ParsableCommand {
             Each event has: time, ip, key_id, key_hint, key_source, method, path (query values \
             redacted), endpoint, status, bytes, latency_ms, user_agent, source. A summary goes to \
             standard error. The exit status is 1 when an input could not be read completely.
-            """)
+            """
+    )
 
     enum Output: String, ExpressibleByArgument, CaseIterable {
         case jsonl, none

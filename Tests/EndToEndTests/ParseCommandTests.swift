@@ -47,8 +47,10 @@ enum Binary {
         let errData = try Data(contentsOf: URL(fileURLWithPath: dir + "/err"))
         try? FileManager.default.removeItem(atPath: dir)
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self)
+        )
     }
 
     static func temporaryDirectory() -> String {
@@ -59,7 +61,9 @@ enum Binary {
 }
 
 @Suite(.serialized) struct ParseCommandTests {
-    static let rawKeys = ["ak_live_Q7xYzW3kLmN8pR2sT5uVnD", "sk_test_ZZZZ9999888877776666", "ak_live_QUERYKEY0000000000001"]
+    static let rawKeys = [
+        "ak_live_Q7xYzW3kLmN8pR2sT5uVnD", "sk_test_ZZZZ9999888877776666", "ak_live_QUERYKEY0000000000001",
+    ]
 
     @Test func parsePrintsNormalisedEventsAndNoRawKey() throws {
         let state = Binary.temporaryDirectory()
@@ -71,7 +75,8 @@ enum Binary {
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 5)
         let first = try #require(
-            JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+            JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        )
         #expect(first["time"] as? String == "2026-10-26T13:55:36.000Z")
         #expect(first["ip"] as? String == "203.0.113.7")
         #expect(first["key_hint"] as? String == "ak_live_Q7…nD")
@@ -109,7 +114,9 @@ enum Binary {
 
     @Test func truncatedGzipExitsNonZeroNamingFileAndOffset() throws {
         let dir = Binary.temporaryDirectory()
-        let whole = try Data(contentsOf: URL(fileURLWithPath: Binary.fixtures + "/realworld/elastic-examples_apache_logs.log.gz"))
+        let whole = try Data(
+            contentsOf: URL(fileURLWithPath: Binary.fixtures + "/realworld/elastic-examples_apache_logs.log.gz")
+        )
         let cut = dir + "/cut.log.gz"
         FileManager.default.createFile(atPath: cut, contents: whole.prefix(100_000))
         let result = try Binary.run(["parse", "--state", dir, "--output", "none", cut])

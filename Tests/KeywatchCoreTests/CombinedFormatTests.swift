@@ -76,7 +76,8 @@ import Testing
     }
 
     @Test func commonFormatAndMissingBytesAndCRLF() throws {
-        let text = "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 -\r\n"
+        let text =
+            "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /apache_pb.gif HTTP/1.0\" 200 -\r\n"
             + "192.0.2.5 - - [10/Oct/2000:13:55:37 -0700] \"POST /v2/items HTTP/1.1\" 201 17   \r\n"
         let (records, report) = parse(text)
         #expect(report.diagnostics.events == 2)
@@ -90,7 +91,8 @@ import Testing
 
     @Test func queryKeyIsFingerprintedAndNeverPrinted() throws {
         let key = "ak_live_Q7xYzW3kLmN8pR2sT5uVnD"
-        let line = "198.51.100.4 - - [26/Oct/2026:13:55:36 +0000] \"GET /v1/items?api_key=\(key)&page=2 HTTP/1.1\" 200 10 \"-\" \"sdk\"\n"
+        let line =
+            "198.51.100.4 - - [26/Oct/2026:13:55:36 +0000] \"GET /v1/items?api_key=\(key)&page=2 HTTP/1.1\" 200 10 \"-\" \"sdk\"\n"
         let (records, _) = parse(line)
         let record = try #require(records.first)
         #expect(record.keyID == Fixtures.fingerprinter.keyID(for: key))
@@ -103,7 +105,8 @@ import Testing
     @Test func malformedLinesAreCountedAndSampledWithoutKeys() throws {
         let good = "198.51.100.4 - - [26/Oct/2026:13:55:36 +0000] \"GET / HTTP/1.1\" 200 10 \"-\" \"x\"\n"
         let secret = "sk_live_abcdef0123456789ABCDEF"
-        let text = good + "this is not a log line with key \(secret)\n" + good
+        let text =
+            good + "this is not a log line with key \(secret)\n" + good
             + "198.51.100.4 - - [99/Oct/2026:13:55:36 +0000] \"GET / HTTP/1.1\" 200 10\n" + good
         let (records, report) = parse(text)
         #expect(records.count == 3)

@@ -19,7 +19,9 @@ import Testing
         #expect(IPAddress(parsing: text)?.description == expected)
     }
 
-    @Test(arguments: ["-", "unknown", "", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "abc"])
+    @Test(arguments: [
+        "-", "unknown", "", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "abc",
+    ])
     func rejectsNonAddresses(text: String) {
         #expect(IPAddress(parsing: text) == nil)
     }

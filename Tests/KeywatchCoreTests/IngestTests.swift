@@ -7,7 +7,8 @@ import Testing
     static func line(_ n: Int, path: String = "/v1/orders") -> String {
         let second = String(format: "%02d", n % 60)
         let minute = String(format: "%02d", (n / 60) % 60)
-        return "198.51.100.\(n % 250) - - [26/Oct/2026:13:\(minute):\(second) +0000] \"GET \(path)/\(n) HTTP/1.1\" 200 \(n) \"-\" \"ua\""
+        return
+            "198.51.100.\(n % 250) - - [26/Oct/2026:13:\(minute):\(second) +0000] \"GET \(path)/\(n) HTTP/1.1\" 200 \(n) \"-\" \"ua\""
     }
 
     static func lines(_ range: Range<Int>) -> String {
@@ -50,10 +51,12 @@ import Testing
         for i in (first.count / 2)..<(first.count / 2 + 64) { first[i] ^= 0x5A }
         let (records, report) = parse(data: first + second, name: "damaged.gz")
         #expect(report.hadInputErrors)
-        #expect(report.diagnostics.errors.contains {
-            if case .corruptGzip = $0 { return true }
-            return false
-        })
+        #expect(
+            report.diagnostics.errors.contains {
+                if case .corruptGzip = $0 { return true }
+                return false
+            }
+        )
         // All 100 lines of the intact second member are there.
         #expect(records.filter { ($0.bytes ?? -1) >= 2000 }.count == 100)
     }
@@ -142,7 +145,10 @@ import Testing
         let dir = TemporaryDirectory()
         var text = ""
         for i in 0..<40_000 {
-            text += IngestTests.line(i, path: i % 7 == 0 ? "/v1/items?api_key=ak_live_PARALLEL\(i % 13)xxxxxxxxxxxxx" : "/v2/x")
+            text += IngestTests.line(
+                i,
+                path: i % 7 == 0 ? "/v1/items?api_key=ak_live_PARALLEL\(i % 13)xxxxxxxxxxxxx" : "/v2/x"
+            )
             text += "\n"
             if i % 5000 == 17 { text += "garbage line \(i)\n" }
             if i == 20_000 { text += String(repeating: "z", count: 2_100_000) + "\n" }  // longer than a chunk
@@ -158,8 +164,10 @@ import Testing
 
     func compare(_ paths: [String]) {
         let job = ParseJob(
-            inputs: paths.map { InputSource(path: $0) }, configuration: IngestConfiguration(),
-            fingerprinter: Fixtures.fingerprinter)
+            inputs: paths.map { InputSource(path: $0) },
+            configuration: IngestConfiguration(),
+            fingerprinter: Fixtures.fingerprinter
+        )
         let (sequential, seqReport) = job.collect()
         let (parallel, parReport) = job.collectParallel()
         #expect(parallel.count == sequential.count)
@@ -171,7 +179,8 @@ import Testing
         #expect(parReport.diagnostics.samples.map(\.line) == seqReport.diagnostics.samples.map(\.line))
         var mismatches = 0
         for (a, b) in zip(sequential, parallel) where mismatches < 5 {
-            let same = a.time == b.time && a.ip == b.ip && a.keyID == b.keyID && a.keyHint == b.keyHint
+            let same =
+                a.time == b.time && a.ip == b.ip && a.keyID == b.keyID && a.keyHint == b.keyHint
                 && a.endpoint == b.endpoint && a.status == b.status && a.bytes == b.bytes
                 && a.latencyMillis == b.latencyMillis && a.source == b.source
             if !same {

@@ -4,7 +4,8 @@ import Testing
 @testable import KeywatchCore
 
 @Suite struct NginxFormatTests {
-    static let issueFormat = #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_api_key" $request_time"#
+    static let issueFormat =
+        #"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_api_key" $request_time"#
 
     func configuration(_ template: String, keyField: String? = nil) -> IngestConfiguration {
         var config = IngestConfiguration()
@@ -15,7 +16,8 @@ import Testing
 
     @Test func readsCustomFormatWithKeyHeader() throws {
         let key = "ak_live_Q7xYzW3kLmN8pR2sT5uVnD"
-        let line = #"203.0.113.7 - - [26/Oct/2026:13:55:36 +0100] "GET /v1/orders/48213377?expand=items HTTP/1.1" 200 512 "-" "acme-sdk/2.3 (python)" "\#(key)" 0.043"#
+        let line =
+            #"203.0.113.7 - - [26/Oct/2026:13:55:36 +0100] "GET /v1/orders/48213377?expand=items HTTP/1.1" 200 512 "-" "acme-sdk/2.3 (python)" "\#(key)" 0.043"#
         let (records, report) = parse(line + "\n", configuration: configuration(Self.issueFormat))
         #expect(report.diagnostics.formats.first?.format == "nginx")
         let r = try #require(records.first)
@@ -45,8 +47,10 @@ import Testing
     }
 
     @Test func isoTimeUpstreamTimeAndArgKey() throws {
-        let format = #"$remote_addr [$time_iso8601] "$request_method $uri" $args $status $bytes_sent $upstream_response_time "$http_x_forwarded_for""#
-        let line = #"10.0.0.2 [2026-10-26T13:55:36+02:00] "GET /v2/search" q=shoes&apikey=KEY0123456789abcdef 200 900 0.010, 0.020 "198.51.100.23, 10.0.0.9""#
+        let format =
+            #"$remote_addr [$time_iso8601] "$request_method $uri" $args $status $bytes_sent $upstream_response_time "$http_x_forwarded_for""#
+        let line =
+            #"10.0.0.2 [2026-10-26T13:55:36+02:00] "GET /v2/search" q=shoes&apikey=KEY0123456789abcdef 200 900 0.010, 0.020 "198.51.100.23, 10.0.0.9""#
         let (records, _) = parse(line + "\n", configuration: configuration(format))
         let r = try #require(records.first)
         #expect(r.time == "2026-10-26T11:55:36.000Z")
@@ -58,8 +62,10 @@ import Testing
     }
 
     @Test func jsonEscapeFormat() throws {
-        let format = #"log_format api escape=json '{"time":"$time_iso8601","ip":"$remote_addr","req":"$request","status":$status,"bytes":$body_bytes_sent,"rt":$request_time,"ua":"$http_user_agent","key":"$http_x_api_key"}';"#
-        let line = #"{"time":"2026-10-26T13:55:36+00:00","ip":"203.0.113.8","req":"DELETE /v1/orders/77 HTTP/1.1","status":204,"bytes":0,"rt":0.002,"ua":"x \"quoted\" ua","key":"ak_test_FAKE0000000000000001"}"#
+        let format =
+            #"log_format api escape=json '{"time":"$time_iso8601","ip":"$remote_addr","req":"$request","status":$status,"bytes":$body_bytes_sent,"rt":$request_time,"ua":"$http_user_agent","key":"$http_x_api_key"}';"#
+        let line =
+            #"{"time":"2026-10-26T13:55:36+00:00","ip":"203.0.113.8","req":"DELETE /v1/orders/77 HTTP/1.1","status":204,"bytes":0,"rt":0.002,"ua":"x \"quoted\" ua","key":"ak_test_FAKE0000000000000001"}"#
         let (records, report) = parse(line + "\n", configuration: configuration(format))
         #expect(report.diagnostics.formats.first?.format == "nginx-json")
         let r = try #require(records.first)
@@ -83,7 +89,8 @@ import Testing
     }
 
     @Test func linesOfAnotherFormatAreRejected() {
-        let text = "not matching at all\n"
+        let text =
+            "not matching at all\n"
             + #"203.0.113.7 - - [26/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" "-" 0.001"# + "\n"
             + #"203.0.113.7 - - [26/Oct/2026:13:55:37 +0000] "GET / HTTP/1.1" 200 1 "-" "ua" "-" 0.001"# + "\n"
         let (records, report) = parse(text, configuration: configuration(Self.issueFormat))

@@ -42,25 +42,40 @@ final class TemporaryDirectory {
 
 /// Parses `text` as one input and returns the events and the report.
 func parse(
-    _ text: String, configuration: IngestConfiguration = IngestConfiguration(), name: String = "input.log"
+    _ text: String,
+    configuration: IngestConfiguration = IngestConfiguration(),
+    name: String = "input.log"
 ) -> (records: [EventRecord], report: ParseReport) {
     parse(data: Data(text.utf8), configuration: configuration, name: name)
 }
 
 func parse(
-    data: Data, configuration: IngestConfiguration = IngestConfiguration(), name: String = "input.log"
+    data: Data,
+    configuration: IngestConfiguration = IngestConfiguration(),
+    name: String = "input.log"
 ) -> (records: [EventRecord], report: ParseReport) {
     let dir = TemporaryDirectory()
     let file = dir.write(name, data)
-    return ParseJob(inputs: [InputSource(path: file)], configuration: configuration, fingerprinter: Fixtures.fingerprinter)
-        .collect()
+    return ParseJob(
+        inputs: [InputSource(path: file)],
+        configuration: configuration,
+        fingerprinter: Fixtures.fingerprinter
+    )
+    .collect()
 }
 
-func parseFiles(_ paths: [String], configuration: IngestConfiguration = IngestConfiguration()) -> (
+func parseFiles(
+    _ paths: [String],
+    configuration: IngestConfiguration = IngestConfiguration()
+) -> (
     records: [EventRecord], report: ParseReport
 ) {
-    ParseJob(inputs: paths.map { InputSource(path: $0) }, configuration: configuration, fingerprinter: Fixtures.fingerprinter)
-        .collect()
+    ParseJob(
+        inputs: paths.map { InputSource(path: $0) },
+        configuration: configuration,
+        fingerprinter: Fixtures.fingerprinter
+    )
+    .collect()
 }
 
 /// Milliseconds since the epoch for a UTC civil time.

@@ -26,8 +26,10 @@ import Testing
         #expect(withBytes(text) { Timestamps.parseISO8601($0) } == expected)
     }
 
-    @Test(arguments: ["", "-", "32/Oct/2000:13:55:36 -0700", "10/Foo/2000:13:55:36 -0700", "2016-13-15T20:17:00Z",
-        "10/Oct/2000:25:55:36 -0700", "2016-04-15T20:17:00.310Q"])
+    @Test(arguments: [
+        "", "-", "32/Oct/2000:13:55:36 -0700", "10/Foo/2000:13:55:36 -0700", "2016-13-15T20:17:00Z",
+        "10/Oct/2000:25:55:36 -0700", "2016-04-15T20:17:00.310Q",
+    ])
     func rejectsBadTimes(text: String) {
         #expect(withBytes(text) { Timestamps.parseAny($0) } == nil)
     }

@@ -108,7 +108,9 @@ public enum FormatSpec: Sendable, Hashable, CustomStringConvertible {
     case json
 
     /// The names `--format` accepts.
-    public static let names = ["combined", "nginx", "kong", "aws-apigw", "envoy", "envoy-json", "traefik", "alb", "json"]
+    public static let names = [
+        "combined", "nginx", "kong", "aws-apigw", "envoy", "envoy-json", "traefik", "alb", "json",
+    ]
 
     /// The spec for a `--format` name; `nginx` needs `logFormat`.
     /// - Throws: ``FormatError/unknownFormat(_:)`` or ``FormatError/badLogFormat(_:reason:)``.

@@ -23,9 +23,9 @@ struct CommonLogTimeCache {
 }
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// An nginx access log written with the user's own `log_format`, given as `--log-format`.
@@ -114,13 +114,20 @@ public struct NginxFormat: LogFormat {
                     }
                     j += 1
                 }
-                guard !variable.isEmpty else { throw .badLogFormat(template, reason: "'$' without a variable name at byte \(i)") }
+                guard !variable.isEmpty else {
+                    throw .badLogFormat(template, reason: "'$' without a variable name at byte \(i)")
+                }
                 if let (role, quoted) = pending {
                     guard !literal.isEmpty else {
                         throw .badLogFormat(
-                            template, reason: "two variables with nothing between them before $\(variable); keywatch cannot tell where one ends")
+                            template,
+                            reason:
+                                "two variables with nothing between them before $\(variable); keywatch cannot tell where one ends"
+                        )
                     }
-                    steps.append(Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted))
+                    steps.append(
+                        Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted)
+                    )
                     store += literal
                 } else {
                     lead = literal
@@ -337,7 +344,10 @@ public struct NginxFormat: LogFormat {
     /// For a `log_format` written as a JSON object (`escape=json`), the mappings from its keys to roles;
     /// `nil` when the format is not a JSON object.
     /// - Throws: ``FormatError/badLogFormat(_:reason:)`` when it looks like JSON but maps no time.
-    public static func jsonMappings(for template: String, options: FormatOptions = FormatOptions()) throws(FormatError)
+    public static func jsonMappings(
+        for template: String,
+        options: FormatOptions = FormatOptions()
+    ) throws(FormatError)
         -> [FieldMapping]?
     {
         let text = stripConfigSyntax(template)
@@ -368,7 +378,11 @@ public struct NginxFormat: LogFormat {
                 }
                 if let key = pendingKey, value.hasPrefix("$") {
                     let path = (stack + [key]).joined(separator: ".")
-                    if let mapping = mapping(forVariable: String(value.dropFirst()), path: path, keyField: options.keyField) {
+                    if let mapping = mapping(
+                        forVariable: String(value.dropFirst()),
+                        path: path,
+                        keyField: options.keyField
+                    ) {
                         mappings.append(mapping)
                     }
                 }

@@ -91,7 +91,6 @@ public struct EndpointTemplater: Sendable {
         return length
     }
 
-
     /// The placeholder for a segment, and from where to keep the segment's own text (its extension).
     @inline(__always)
     static func placeholder(for s: ByteView) -> (text: StaticString?, keepFrom: Int) {

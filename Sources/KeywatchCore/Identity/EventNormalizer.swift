@@ -36,8 +36,10 @@ public struct EventNormalizer {
     ///   - endpointPatterns: User endpoint templates, tried first.
     ///   - keyField: `--key-field`; for text input a query parameter name also counts.
     public init(
-        fingerprinter: KeyFingerprinter, trustedProxies: [CIDR] = EventNormalizer.defaultTrustedProxies,
-        endpointPatterns: [EndpointPattern] = [], keyField: String? = nil
+        fingerprinter: KeyFingerprinter,
+        trustedProxies: [CIDR] = EventNormalizer.defaultTrustedProxies,
+        endpointPatterns: [EndpointPattern] = [],
+        keyField: String? = nil
     ) {
         keys = KeyRegistry(fingerprinter: fingerprinter)
         templater = EndpointTemplater(patterns: endpointPatterns)
@@ -85,7 +87,8 @@ public struct EventNormalizer {
         let gateway = f.gatewayEndpoint
         let endpoint: EndpointID
         if !gateway.isEmpty && !gateway.isMissing {
-            endpoint = endpoints.intern(gateway.count > EndpointTemplater.maxLength ? gateway.slice(0, 200) : gateway)
+            endpoint =
+                endpoints.intern(gateway.count > EndpointTemplater.maxLength ? gateway.slice(0, 200) : gateway)
                 ?? overflowEndpoint
         } else {
             let length = templater.template(of: f.target, into: templateScratch)
@@ -102,7 +105,8 @@ public struct EventNormalizer {
             bytes: f.bytes ?? -1,
             latencyMillis: f.latencyMillis.map { Float($0) } ?? .nan,
             userAgentHash: f.userAgent.isMissing ? 0 : FastHash.hash(f.userAgent, seed: 0xA6E7),
-            source: source)
+            source: source
+        )
     }
 
     private func offerQueryKey(_ query: ByteView, to f: inout RawFields) {

@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Errors about the state directory and the fingerprint secret.
@@ -96,7 +96,10 @@ public struct KeyFingerprinter: Sendable {
             var buffer = [UInt8](repeating: 0, count: 64)
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 64) }
             guard n == 32 else {
-                throw .badSecret(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "expected 32 bytes, found \(n)")
+                throw .badSecret(
+                    path: path,
+                    reason: n < 0 ? String(cString: strerror(errno)) : "expected 32 bytes, found \(n)"
+                )
             }
             return Array(buffer[0..<32])
         }

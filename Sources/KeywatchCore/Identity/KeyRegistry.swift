@@ -71,7 +71,9 @@ public struct KeyRegistry: Sendable {
             KeyIdentity(
                 id: fingerprinter.keyID(for: raw, source: source),
                 hint: KeyHint.make(for: raw, source: source),
-                source: source))
+                source: source
+            )
+        )
         digests.append(digest)
         slots[slot] = id
         if digests.count * 2 > slots.count {

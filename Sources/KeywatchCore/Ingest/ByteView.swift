@@ -197,9 +197,9 @@ public func lowercaseASCII(_ byte: UInt8) -> UInt8 {
 }
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif

@@ -1,9 +1,9 @@
 import Dispatch
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// What a chunk handed from the reader thread to the parser carries.
@@ -106,7 +106,9 @@ final class ChunkPipe: @unchecked Sendable {
                 }
                 start = buffer.baseAddress!.distance(to: nl) + 1
                 discardingLine = false
-                if start < total { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: total - start) }
+                if start < total {
+                    buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: total - start)
+                }
                 total -= start
             }
             guard let last = lastNewline(buffer.baseAddress!, total) else {
@@ -123,7 +125,9 @@ final class ChunkPipe: @unchecked Sendable {
             }
             let cut = buffer.baseAddress!.distance(to: last) + 1
             carryLength = total - cut
-            if carryLength > 0 { carry.baseAddress!.copyMemory(from: buffer.baseAddress! + cut, byteCount: carryLength) }
+            if carryLength > 0 {
+                carry.baseAddress!.copyMemory(from: buffer.baseAddress! + cut, byteCount: carryLength)
+            }
             send(length: cut, kind: .data)
         case .end:
             if total > 0 && !discardingLine {

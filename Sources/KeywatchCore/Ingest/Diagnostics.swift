@@ -47,7 +47,8 @@ public struct Diagnostics: Sendable {
         rejects[reason] = count
         if count <= Int64(samplesPerReason) {
             samples.append(
-                Sample(file: file, line: line, reason: reason, excerpt: bytes.map { Redactor.excerpt($0) } ?? ""))
+                Sample(file: file, line: line, reason: reason, excerpt: bytes.map { Redactor.excerpt($0) } ?? "")
+            )
         }
     }
 
@@ -103,7 +104,9 @@ public enum Redactor {
                 if i < n && line[i] == UInt8(ascii: "=") {
                     out += "=" + marker
                     i += 1
-                    while i < n, line[i] != UInt8(ascii: "&"), line[i] != UInt8(ascii: " "), line[i] != UInt8(ascii: "\"") {
+                    while i < n, line[i] != UInt8(ascii: "&"), line[i] != UInt8(ascii: " "),
+                        line[i] != UInt8(ascii: "\"")
+                    {
                         i += 1
                     }
                 }
@@ -115,7 +118,11 @@ public enum Redactor {
                 var digits = 0
                 var letters = 0
                 while j < n && isTokenByte(line[j]) {
-                    if line[j] &- 0x30 <= 9 { digits += 1 } else if lowercaseASCII(line[j]) &- 0x61 < 26 { letters += 1 }
+                    if line[j] &- 0x30 <= 9 {
+                        digits += 1
+                    } else if lowercaseASCII(line[j]) &- 0x61 < 26 {
+                        letters += 1
+                    }
                     j += 1
                 }
                 let token = line.slice(i, j)

@@ -43,8 +43,19 @@ public struct EventRecord: Sendable, Hashable, Codable {
 
     /// Builds a record from its values.
     init(
-        time: String, ip: String?, keyID: String?, keyHint: String?, keySource: String?, method: String, path: String,
-        endpoint: String, status: Int, bytes: Int64?, latencyMillis: Double?, userAgent: String?, source: String
+        time: String,
+        ip: String?,
+        keyID: String?,
+        keyHint: String?,
+        keySource: String?,
+        method: String,
+        path: String,
+        endpoint: String,
+        status: Int,
+        bytes: Int64?,
+        latencyMillis: Double?,
+        userAgent: String?,
+        source: String
     ) {
         self.time = time
         self.ip = ip

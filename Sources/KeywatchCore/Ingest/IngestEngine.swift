@@ -1,9 +1,9 @@
 import Dispatch
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// How inputs are read and parsed.
@@ -114,7 +114,9 @@ enum FormatFactory {
             candidates.append(f)
         }
         if looksLikeJSON(first) {
-            if let spec = JSONLogFormat.detect(first), let f = try? make(spec, options: options) { candidates.append(f) }
+            if let spec = JSONLogFormat.detect(first), let f = try? make(spec, options: options) {
+                candidates.append(f)
+            }
         } else {
             if ALBFormat.detect(first) { candidates.append(.alb(ALBFormat(options: options))) }
             if EnvoyTextFormat.detect(first) { candidates.append(.envoy(EnvoyTextFormat(options: options))) }
@@ -144,8 +146,11 @@ struct IngestEngine {
     init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
         self.configuration = configuration
         normalizer = EventNormalizer(
-            fingerprinter: fingerprinter, trustedProxies: configuration.trustedProxies,
-            endpointPatterns: configuration.endpointPatterns, keyField: configuration.formatOptions.keyField)
+            fingerprinter: fingerprinter,
+            trustedProxies: configuration.trustedProxies,
+            endpointPatterns: configuration.endpointPatterns,
+            keyField: configuration.formatOptions.keyField
+        )
     }
 
     mutating func run<S: EventSink>(_ inputs: [InputSource], into sink: inout S) {
@@ -191,7 +196,10 @@ struct IngestEngine {
     /// Returns the format and the first data chunk (still owned: the caller releases it), or `nil`
     /// when the input ended first or no format fits (then the input is drained and reported).
     mutating func detectFormat(
-        _ pipe: ChunkPipe, name: String, index: Int32, splitter: inout LineSplitter
+        _ pipe: ChunkPipe,
+        name: String,
+        index: Int32,
+        splitter: inout LineSplitter
     ) -> (format: AnyFormat, first: UnsafeRawBufferPointer)? {
         while true {
             let chunk = pipe.next()
@@ -204,7 +212,9 @@ struct IngestEngine {
                 }
                 guard let format else {
                     let first = IngestEngine.sampleLines(chunk.bytes).first ?? ByteView.empty
-                    diagnostics.errors.append(.unrecognisedFormat(file: name, firstLine: Redactor.excerpt(first, limit: 120)))
+                    diagnostics.errors.append(
+                        .unrecognisedFormat(file: name, firstLine: Redactor.excerpt(first, limit: 120))
+                    )
                     pipe.cancel()
                     pipe.release()
                     IngestEngine.drain(pipe)
@@ -219,7 +229,8 @@ struct IngestEngine {
         }
     }
 
-    private mutating func consume<S: EventSink>(_ pipe: ChunkPipe, input: InputSource, index: Int32, into sink: inout S) {
+    private mutating func consume<S: EventSink>(_ pipe: ChunkPipe, input: InputSource, index: Int32, into sink: inout S)
+    {
         let name = input.displayName
         var splitter = LineSplitter(maxLineLength: configuration.maxLineLength)
         defer { splitter.deallocate() }
@@ -227,11 +238,16 @@ struct IngestEngine {
         guard let (chosen, firstBytes) = detected else { return }
         let first = (bytes: firstBytes, kind: ChunkKind.data)
         switch chosen {
-        case .combined(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
-        case .nginx(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
-        case .json(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
-        case .alb(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
-        case .envoy(var f): stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .combined(var f):
+            stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .nginx(var f):
+            stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .json(var f):
+            stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .alb(var f):
+            stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
+        case .envoy(var f):
+            stream(&f, first: first.bytes, pipe: pipe, splitter: &splitter, name: name, index: index, sink: &sink)
         }
     }
 
@@ -261,8 +277,13 @@ struct IngestEngine {
     }
 
     private mutating func stream<F: LogFormat, S: EventSink>(
-        _ format: inout F, first: UnsafeRawBufferPointer, pipe: ChunkPipe, splitter: inout LineSplitter, name: String,
-        index: Int32, sink: inout S
+        _ format: inout F,
+        first: UnsafeRawBufferPointer,
+        pipe: ChunkPipe,
+        splitter: inout LineSplitter,
+        name: String,
+        index: Int32,
+        sink: inout S
     ) {
         var records = RecordBuffer()
         var chunk = first
@@ -271,7 +292,15 @@ struct IngestEngine {
             if case .data = kind {
                 diagnostics.bytes += Int64(chunk.count)
                 splitter.feed(chunk) { lineNumber, verdict in
-                    handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+                    handle(
+                        verdict,
+                        lineNumber: lineNumber,
+                        format: &format,
+                        records: &records,
+                        name: name,
+                        index: index,
+                        sink: &sink
+                    )
                 }
             } else if !control(kind, splitter: &splitter, name: name, index: index) {
                 break
@@ -281,29 +310,62 @@ struct IngestEngine {
         }
         pipe.release()
         splitter.finish { lineNumber, verdict in
-            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+            handle(
+                verdict,
+                lineNumber: lineNumber,
+                format: &format,
+                records: &records,
+                name: name,
+                index: index,
+                sink: &sink
+            )
         }
     }
 
     /// Parses one line-aligned chunk on its own (the parallel path): numbering starts at 1 in the chunk.
     mutating func parseAlignedChunk<F: LogFormat, S: EventSink>(
-        _ bytes: UnsafeRawBufferPointer, format: inout F, splitter: inout LineSplitter, name: String, index: Int32,
+        _ bytes: UnsafeRawBufferPointer,
+        format: inout F,
+        splitter: inout LineSplitter,
+        name: String,
+        index: Int32,
         sink: inout S
     ) {
         var records = RecordBuffer()
         splitter.restartNumbering()
         diagnostics.bytes += Int64(bytes.count)
         splitter.feed(bytes) { lineNumber, verdict in
-            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+            handle(
+                verdict,
+                lineNumber: lineNumber,
+                format: &format,
+                records: &records,
+                name: name,
+                index: index,
+                sink: &sink
+            )
         }
         splitter.finish { lineNumber, verdict in
-            handle(verdict, lineNumber: lineNumber, format: &format, records: &records, name: name, index: index, sink: &sink)
+            handle(
+                verdict,
+                lineNumber: lineNumber,
+                format: &format,
+                records: &records,
+                name: name,
+                index: index,
+                sink: &sink
+            )
         }
     }
 
     @inline(__always)
     private mutating func handle<F: LogFormat, S: EventSink>(
-        _ verdict: LineVerdict, lineNumber: Int64, format: inout F, records: inout RecordBuffer, name: String, index: Int32,
+        _ verdict: LineVerdict,
+        lineNumber: Int64,
+        format: inout F,
+        records: inout RecordBuffer,
+        name: String,
+        index: Int32,
         sink: inout S
     ) {
         diagnostics.lines += 1

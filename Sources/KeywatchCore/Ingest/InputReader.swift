@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One input: a file path, or `-` for standard input.
@@ -39,7 +39,7 @@ struct InputReader {
         }
         defer { if fd != 0 { close(fd) } }
         #if os(Linux)
-            posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+        posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
         // Peek at the first bytes to tell gzip from plain text.
         let input = UnsafeMutableRawBufferPointer.allocate(byteCount: inputChunkSize, alignment: 16)
@@ -59,7 +59,12 @@ struct InputReader {
         if filled >= 2 && input[0] == 0x1F && input[1] == 0x8B && readError == nil {
             inflate(fd: fd, input: input, initial: filled, into: pipe)
         } else {
-            copyPlain(fd: fd, initial: UnsafeRawBufferPointer(rebasing: input[0..<filled]), error: readError, into: pipe)
+            copyPlain(
+                fd: fd,
+                initial: UnsafeRawBufferPointer(rebasing: input[0..<filled]),
+                error: readError,
+                into: pipe
+            )
         }
         _ = pipe.acquire()
         pipe.publish(length: 0, kind: .end)
@@ -80,7 +85,11 @@ struct InputReader {
             let n = read(fd, out.baseAddress! + length, out.count - length)
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
-                failure = .readFailed(file: source.displayName, byteOffset: offset, reason: String(cString: strerror(errno)))
+                failure = .readFailed(
+                    file: source.displayName,
+                    byteOffset: offset,
+                    reason: String(cString: strerror(errno))
+                )
                 break
             }
             if n == 0 { break }
@@ -219,7 +228,13 @@ struct InputReader {
                 emit(
                     .discontinuity(
                         .corruptGzip(
-                            file: name, byteOffset: consumedBefore + Int64(inStart), code: code, message: message)))
+                            file: name,
+                            byteOffset: consumedBefore + Int64(inStart),
+                            code: code,
+                            message: message
+                        )
+                    )
+                )
                 resyncing = true
                 inMember = false
             }

@@ -204,7 +204,12 @@ struct ParallelIngest {
                 continue
             }
             if let firstOfPair = held {
-                merge(workers[0].parse(firstOfPair, name: name, index: index), worker: 0, lineBase: &lineBase, into: &sink)
+                merge(
+                    workers[0].parse(firstOfPair, name: name, index: index),
+                    worker: 0,
+                    lineBase: &lineBase,
+                    into: &sink
+                )
                 pipe.release()
                 held = nil
             }
@@ -230,7 +235,10 @@ struct ParallelIngest {
     }
 
     private mutating func merge<S: BatchEventSink>(
-        _ result: ChunkResult, worker: Int, lineBase: inout Int64, into sink: inout S
+        _ result: ChunkResult,
+        worker: Int,
+        lineBase: inout Int64,
+        into sink: inout S
     ) {
         for identity in result.newKeys { keyMaps[worker].append(tables.intern(identity)) }
         for endpoint in result.newEndpoints { endpointMaps[worker].append(tables.intern(endpoint: endpoint)) }

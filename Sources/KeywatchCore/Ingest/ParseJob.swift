@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Where `keywatch parse` sends events.
@@ -41,7 +41,8 @@ public struct ParseReport: Sendable {
             "keywatch: \(d.lines) lines, \(d.events) events (\(d.eventsWithKey) with a key), \(keys) keys, "
                 + "\(endpoints) endpoints, \(d.rejectedLines) rejected; "
                 + "\(format(mb)) MB in \(format(elapsedSeconds)) s (\(format(rate / 1_000_000)) M lines/s, "
-                + "\(format(elapsedSeconds > 0 ? mb / elapsedSeconds : 0)) MB/s)")
+                + "\(format(elapsedSeconds > 0 ? mb / elapsedSeconds : 0)) MB/s)"
+        )
         if d.formats.count <= 8 {
             for (input, name) in d.formats { lines.append("  format \(name): \(input)") }
         } else {
@@ -107,16 +108,22 @@ public struct ParseJob: Sendable {
             var sink = DiscardBatchSink()
             engine.run(inputs, into: &sink)
             report = ParseReport(
-                diagnostics: engine.diagnostics, keys: engine.tables.keys.count,
-                endpoints: engine.tables.endpoints.count, elapsedSeconds: 0)
+                diagnostics: engine.diagnostics,
+                keys: engine.tables.keys.count,
+                endpoints: engine.tables.endpoints.count,
+                elapsedSeconds: 0
+            )
         case .jsonLines(let fd):
             var engine = IngestEngine(configuration: configuration, fingerprinter: fingerprinter)
             var sink = JSONLinesSink(fileDescriptor: fd)
             engine.run(inputs, into: &sink)
             sink.flush()
             report = ParseReport(
-                diagnostics: engine.diagnostics, keys: engine.normalizer.keys.count,
-                endpoints: engine.normalizer.endpoints.count, elapsedSeconds: 0)
+                diagnostics: engine.diagnostics,
+                keys: engine.normalizer.keys.count,
+                endpoints: engine.normalizer.endpoints.count,
+                elapsedSeconds: 0
+            )
         }
         let elapsed = clock.now - start
         report.elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -130,8 +137,11 @@ public struct ParseJob: Sendable {
         var sink = CollectingBatchSink(inputs: inputs)
         engine.run(inputs, into: &sink)
         let report = ParseReport(
-            diagnostics: engine.diagnostics, keys: engine.tables.keys.count, endpoints: engine.tables.endpoints.count,
-            elapsedSeconds: 0)
+            diagnostics: engine.diagnostics,
+            keys: engine.tables.keys.count,
+            endpoints: engine.tables.endpoints.count,
+            elapsedSeconds: 0
+        )
         return (sink.records, report)
     }
 
@@ -141,8 +151,11 @@ public struct ParseJob: Sendable {
         var sink = CollectingSink()
         engine.run(inputs, into: &sink)
         let report = ParseReport(
-            diagnostics: engine.diagnostics, keys: engine.normalizer.keys.count,
-            endpoints: engine.normalizer.endpoints.count, elapsedSeconds: 0)
+            diagnostics: engine.diagnostics,
+            keys: engine.normalizer.keys.count,
+            endpoints: engine.normalizer.endpoints.count,
+            elapsedSeconds: 0
+        )
         return (sink.records, report)
     }
 }
@@ -161,10 +174,20 @@ struct CollectingBatchSink: BatchEventSink {
         let bytes: Int64? = event.bytes >= 0 ? event.bytes : nil
         let source = inputs[Int(event.source.input)].displayName + ":" + String(event.source.line)
         let record = EventRecord(
-            time: Timestamps.rfc3339(event.time), ip: event.client?.description, keyID: identity?.id,
-            keyHint: identity?.hint, keySource: identity?.source.description, method: event.method.description,
-            path: "", endpoint: tables.endpoints[Int(event.endpoint)], status: Int(event.status), bytes: bytes,
-            latencyMillis: latency, userAgent: nil, source: source)
+            time: Timestamps.rfc3339(event.time),
+            ip: event.client?.description,
+            keyID: identity?.id,
+            keyHint: identity?.hint,
+            keySource: identity?.source.description,
+            method: event.method.description,
+            path: "",
+            endpoint: tables.endpoints[Int(event.endpoint)],
+            status: Int(event.status),
+            bytes: bytes,
+            latencyMillis: latency,
+            userAgent: nil,
+            source: source
+        )
         records.append(record)
     }
 }

@@ -107,7 +107,10 @@ final class JSONPathTableStorage: @unchecked Sendable {
                 for to in from..<segments.endIndex {
                     length += segments[to].count + 1
                     let bit = JSONPathHash.filterBit(
-                        length: length, first: segments[from].first!, last: segments[to].last!)
+                        length: length,
+                        first: segments[from].first!,
+                        last: segments[to].last!
+                    )
                     keyFilter[bit >> 6] |= 1 &<< UInt64(bit & 63)
                 }
             }
