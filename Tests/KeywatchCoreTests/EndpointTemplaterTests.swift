@@ -45,3 +45,15 @@ import Testing
         #expect(template(long).hasSuffix("/…"))
     }
 }
+
+@Suite struct EndpointQueryEdgeTests {
+    @Test(arguments: [
+        ("/v1/?q=1", "/v1"), ("/?x=1", "/"), ("/v1/orders/7#frag", "/v1/orders/{id}"), ("/v1/orders?id=7/8", "/v1/orders"),
+    ])
+    func queryAndFragmentEndThePath(path: String, expected: String) {
+        let templater = EndpointTemplater()
+        var out: [UInt8] = []
+        withBytes(path) { templater.template(of: $0, into: &out) }
+        #expect(String(decoding: out, as: UTF8.self) == expected)
+    }
+}

@@ -276,7 +276,7 @@ public struct NginxFormat: LogFormat {
                 f.status = Int(s)
             case .bodyBytes: f.bytes = TextScan.optionalInteger(value)
             case .bytesSent: bytesSent = value
-            case .requestTime: f.latencyMillis = value.isMissing ? nil : value.doubleValue.map { $0 * 1000 }
+            case .requestTime: f.latencyMillis = value.isMissing ? nil : NginxFormat.secondsAsMillis(value)
             case .upstreamTime: upstream = value
             case .userAgent: f.userAgent = value
             case .authorization: f.authorization = value
@@ -304,6 +304,31 @@ public struct NginxFormat: LogFormat {
         }
         records.append(f)
         return .records(1)
+    }
+
+    /// Reads nginx's seconds with millisecond resolution (`0.043`) as milliseconds, falling back to a
+    /// general number parse for other shapes.
+    @inline(__always)
+    static func secondsAsMillis(_ v: ByteView) -> Double? {
+        var i = 0
+        var whole = 0
+        while i < v.count, v[i] &- 0x30 <= 9, i < 9 {
+            whole = whole * 10 + Int(v[i] &- 0x30)
+            i += 1
+        }
+        if i == 0 { return v.doubleValue.map { $0 * 1000 } }
+        var micros = 0
+        if i < v.count && v[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100_000
+            while i < v.count, v[i] &- 0x30 <= 9, scale > 0 {
+                micros += Int(v[i] &- 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        if i != v.count { return v.doubleValue.map { $0 * 1000 } }
+        return Double(whole * 1_000_000 + micros) / 1000
     }
 
     @inline(__always)

@@ -42,7 +42,9 @@ public struct EndpointTemplater: Sendable {
                 length += v.count
             }
         }
-        var path = EndpointTemplater.pathPart(of: target)
+        // A plain path is read in place; its query is cut off by the segment loop below.
+        let plainPath = target.count > 0 && target[0] == UInt8(ascii: "/") && patterns.isEmpty
+        var path = plainPath ? target : EndpointTemplater.pathPart(of: target)
         if path.isEmpty || path[0] != UInt8(ascii: "/") {
             // "*" (OPTIONS), junk request lines: keep a short literal.
             if path.count > 32 { path = path.slice(0, 32) }
@@ -61,12 +63,18 @@ public struct EndpointTemplater: Sendable {
             // Find the segment's end, noting the bytes that any placeholder needs: a digit, '@' or '%'.
             var j = i
             var interesting = false
+            var last = false
             while j < n {
                 let c = path[j]
                 if c == UInt8(ascii: "/") { break }
+                if c == UInt8(ascii: "?") || c == UInt8(ascii: "#") {
+                    last = true
+                    break
+                }
                 if c &- 0x30 <= 9 || c == UInt8(ascii: "@") || c == UInt8(ascii: "%") { interesting = true }
                 j += 1
             }
+            if j == i { break }  // "/v1/?q=…": nothing after the last slash but the query.
             if length >= EndpointTemplater.maxLength {
                 put(UInt8(ascii: "/"))
                 put(0xE2)  // "…"
@@ -85,7 +93,7 @@ public struct EndpointTemplater: Sendable {
             } else {
                 put(segment.slice(0, min(segment.count, 64)))
             }
-            i = j
+            i = last ? n : j
         }
         if length == 0 { put(UInt8(ascii: "/")) }
         return length

@@ -65,16 +65,15 @@ public struct KeyFingerprinter: Sendable {
             mac.update(data: UnsafeRawBufferPointer(start: base, count: raw.count))
         }
         let digest = mac.finalize()
-        var text = "k_"
-        let hex: [Character] = Array("0123456789abcdef")
-        var n = 0
-        for byte in digest {
-            if n == 12 { break }
+        // "k_" and the first 12 bytes in hex, built as bytes: String.append(Character) costs ~200 instructions each.
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = [UInt8(ascii: "k"), UInt8(ascii: "_")]
+        text.reserveCapacity(26)
+        for byte in digest.prefix(12) {
             text.append(hex[Int(byte >> 4)])
             text.append(hex[Int(byte & 15)])
-            n += 1
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// The key id for a credential given as a string.

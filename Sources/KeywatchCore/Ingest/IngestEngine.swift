@@ -142,6 +142,8 @@ struct IngestEngine {
     let configuration: IngestConfiguration
     var normalizer: EventNormalizer
     var diagnostics = Diagnostics()
+    /// Whether the chunk being split is plain ASCII without NULs, so its lines skip the per-line check.
+    private var chunkIsClean = false
 
     init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
         self.configuration = configuration
@@ -291,6 +293,7 @@ struct IngestEngine {
         while true {
             if case .data = kind {
                 diagnostics.bytes += Int64(chunk.count)
+                chunkIsClean = LineCheck.isCleanASCII(chunk)
                 splitter.feed(chunk) { lineNumber, verdict in
                     handle(
                         verdict,
@@ -309,6 +312,7 @@ struct IngestEngine {
             (chunk, kind) = pipe.next()
         }
         pipe.release()
+        chunkIsClean = false
         splitter.finish { lineNumber, verdict in
             handle(
                 verdict,
@@ -334,6 +338,7 @@ struct IngestEngine {
         var records = RecordBuffer()
         splitter.restartNumbering()
         diagnostics.bytes += Int64(bytes.count)
+        chunkIsClean = LineCheck.isCleanASCII(bytes)
         splitter.feed(bytes) { lineNumber, verdict in
             handle(
                 verdict,
@@ -372,9 +377,9 @@ struct IngestEngine {
         switch verdict {
         case .rejected(let reason, let bytes):
             diagnostics.reject(reason, file: name, line: lineNumber, bytes: bytes)
-        case .line(let line):
+        case .line(let line, let carried):
             if line.count == 0 { return }
-            switch LineCheck.check(line) {
+            switch chunkIsClean && !carried ? .ascii : LineCheck.check(line) {
             case .ascii, .utf8: break
             case .invalidUTF8: diagnostics.invalidUTF8 += 1
             case .binary:

@@ -41,6 +41,7 @@ struct ChunkResult {
 
 private struct EventCollector: EventSink {
     var events: [AccessEvent] = []
+    @inline(__always)
     mutating func consume(_ event: AccessEvent, fields: RawFields, normalizer: EventNormalizer, inputName: String) {
         events.append(event)
     }
