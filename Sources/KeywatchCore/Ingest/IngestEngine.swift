@@ -131,8 +131,9 @@ enum FormatFactory {
                 bestScore = s
             }
         }
-        // At least half the sample must parse, so one lucky line does not decide.
-        return bestScore * 2 >= lines.count ? best : nil
+        // A quarter of the sample, or five lines, must parse: one lucky line does not decide, and a
+        // file that starts with some junk is still read (its junk lines are counted as rejects).
+        return bestScore > 0 && (bestScore * 4 >= lines.count || bestScore >= 5) ? best : nil
     }
 }
 
@@ -262,7 +263,7 @@ struct IngestEngine {
     }
 
     /// The first non-blank lines of a chunk, for format detection.
-    static func sampleLines(_ bytes: UnsafeRawBufferPointer, limit: Int = 20) -> [ByteView] {
+    static func sampleLines(_ bytes: UnsafeRawBufferPointer, limit: Int = 1000) -> [ByteView] {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return [] }
         var lines: [ByteView] = []
         var p = base
