@@ -98,3 +98,46 @@ import Testing
         #expect(report.diagnostics.rejects[.malformed] == 1)
     }
 }
+
+@Suite struct ApacheLogFormatTests {
+    func configuration(_ template: String) -> IngestConfiguration {
+        var config = IngestConfiguration()
+        config.logFormat = template
+        return config
+    }
+
+    /// Apache's documented "combined" plus %D (microseconds), the common way to log latency.
+    @Test func combinedWithMicroseconds() throws {
+        let format = #"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D"#
+        let line =
+            #"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" 52340"#
+        let (records, report) = parse(line + "\n", configuration: configuration(format))
+        #expect(report.diagnostics.rejectedLines == 0)
+        let r = try #require(records.first)
+        #expect(r.time == "2000-10-10T20:55:36.000Z")
+        #expect(r.ip == "127.0.0.1")
+        #expect(r.path == "/apache_pb.gif")
+        #expect(r.status == 200)
+        #expect(r.bytes == 2326)
+        #expect(r.userAgent == "Mozilla/4.08 [en] (Win98; I ;Nav)")
+        #expect(r.latencyMillis == 52.34)
+    }
+
+    @Test func keyHeaderMillisecondsAndSplitTarget() throws {
+        let format = #"%a %t "%m %U%q" %>s %B %{ms}T "%{X-Api-Key}i""#
+        let line =
+            #"198.51.100.9 [26/Oct/2026:13:55:36 +0000] "POST /v1/orders?expand=items" 201 88 17 "ak_test_FAKE0000000000000003""#
+        let (records, _) = parse(line + "\n", configuration: configuration(format))
+        let r = try #require(records.first)
+        #expect(r.method == "POST")
+        #expect(r.path == "/v1/orders?expand=…")
+        #expect(r.latencyMillis == 17)
+        #expect(r.keyID == Fixtures.fingerprinter.keyID(for: "ak_test_FAKE0000000000000003"))
+    }
+
+    @Test func unsupportedDirectivesAreExplained() {
+        #expect(throws: FormatError.self) { try ApacheLogFormat.translate("%h %{%Y-%m-%d}t %r") }
+        #expect(throws: FormatError.self) { try ApacheLogFormat.translate("%h %Z") }
+        #expect(throws: FormatError.self) { try ApacheLogFormat.translate("%h %{User-Agent") }
+    }
+}

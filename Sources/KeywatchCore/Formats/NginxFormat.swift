@@ -43,6 +43,7 @@ public struct NginxFormat: LogFormat {
     enum Role: Equatable {
         case remoteAddress, forwardedFor, timeLocal, timeISO, msec, request, method, requestURI, uri, query
         case status, bodyBytes, bytesSent, requestTime, upstreamTime, userAgent, authorization
+        case requestTimeMillis, requestTimeMicros
         case key(KeySource)
         case ignored
     }
@@ -86,7 +87,9 @@ public struct NginxFormat: LogFormat {
     ///   - options: `keyField` names a variable (`http_x_my_key`, `arg_token`) or header that holds the key.
     /// - Throws: ``FormatError/badLogFormat(_:reason:)`` for a format keywatch cannot read.
     public init(template: String, options: FormatOptions = FormatOptions()) throws(FormatError) {
-        let bytes = Array(NginxFormat.stripConfigSyntax(template).utf8)
+        var text = NginxFormat.stripConfigSyntax(template)
+        if ApacheLogFormat.looksLikeApache(text) { text = try ApacheLogFormat.translate(text) }
+        let bytes = Array(text.utf8)
         var i = 0
         var literal: [UInt8] = []
         var lead: [UInt8]?
@@ -157,7 +160,7 @@ public struct NginxFormat: LogFormat {
         leading = lead ?? []
         for k in steps.indices where steps[k].role == .timeLocal { steps[k].searchFrom = 20 }
         self.steps = steps
-        hasRequestTime = steps.contains { $0.role == .requestTime }
+        hasRequestTime = steps.contains { [.requestTime, .requestTimeMillis, .requestTimeMicros].contains($0.role) }
         hasBodyBytes = steps.contains { $0.role == .bodyBytes }
     }
 
@@ -197,7 +200,9 @@ public struct NginxFormat: LogFormat {
         case "request_method": return .method
         case "request_uri": return .requestURI
         case "uri", "document_uri": return .uri
-        case "args", "query_string": return .query
+        case "args", "query_string", "apache_query": return .query
+        case "apache_request_time_ms": return .requestTimeMillis
+        case "apache_request_time_us": return .requestTimeMicros
         case "status": return .status
         case "body_bytes_sent": return .bodyBytes
         case "bytes_sent": return .bytesSent
@@ -267,7 +272,11 @@ public struct NginxFormat: LogFormat {
             case .method: f.method = value
             case .requestURI: f.target = value
             case .uri: if f.target.isEmpty { f.target = value }
-            case .query: if !value.isMissing { f.query = value }
+            case .query:
+                // Apache's %q keeps its "?".
+                if !value.isMissing { f.query = value[0] == UInt8(ascii: "?") ? value.slice(1, value.count) : value }
+            case .requestTimeMillis: f.latencyMillis = value.isMissing ? nil : value.doubleValue
+            case .requestTimeMicros: f.latencyMillis = value.isMissing ? nil : value.doubleValue.map { $0 / 1000 }
             case .status:
                 guard let s = value.decimalValue, s < 1000 else {
                     if value.isMissing { break }
@@ -456,6 +465,8 @@ public struct NginxFormat: LogFormat {
         case .status: FieldMapping(role: .status, path: path)
         case .bodyBytes, .bytesSent: FieldMapping(role: .bytes, path: path)
         case .requestTime, .upstreamTime: FieldMapping(role: .latency, path: path, unit: .seconds)
+        case .requestTimeMillis: FieldMapping(role: .latency, path: path, unit: .milliseconds)
+        case .requestTimeMicros: FieldMapping(role: .latency, path: path, unit: .microseconds)
         case .userAgent: FieldMapping(role: .userAgent, path: path)
         case .authorization: FieldMapping(role: .authorization, path: path)
         case .key: FieldMapping(role: .key, path: path)
