@@ -56,6 +56,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customLong("max-line"), help: "Skip and count lines longer than this many bytes.")
     var maxLine: Int = 64 << 10
 
+    @Option(help: "Gzip inflate backend: zlib (default) or isal (Intel ISA-L, faster on x86-64).")
+    var inflate: InflateBackend = .zlib
+
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input file, directory, glob or '-'") }
         if maxLine < 256 { throw ValidationError("--max-line must be at least 256 bytes") }
@@ -91,6 +94,7 @@ struct InputOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
         config.maxLineLength = maxLine
+        config.inflateBackend = inflate
         if !trustedProxies.isEmpty { config.trustedProxies = trustedProxies.compactMap { CIDR($0) } }
         config.endpointPatterns = endpointTemplates.compactMap { EndpointPattern($0) }
         return config
@@ -145,3 +149,5 @@ func writeAll(_ fd: Int32, _ text: String) {
         offset += n
     }
 }
+
+extension InflateBackend: ExpressibleByArgument {}

@@ -190,3 +190,58 @@ import Testing
         }
     }
 }
+
+@Suite struct InflateBackendTests {
+    func configuration(_ backend: InflateBackend) -> IngestConfiguration {
+        var config = IngestConfiguration()
+        config.inflateBackend = backend
+        return config
+    }
+
+    @Test(arguments: InflateBackend.allCases)
+    func concatenatedMembers(backend: InflateBackend) throws {
+        let data = try gzip(Data(IngestTests.lines(0..<3000).utf8)) + gzip(Data(IngestTests.lines(3000..<3100).utf8))
+        let (records, report) = parse(data: data, configuration: configuration(backend), name: "two.gz")
+        #expect(records.count == 3100)
+        #expect(report.diagnostics.errors.isEmpty)
+        #expect(records.last?.bytes == 3099)
+    }
+
+    @Test(arguments: InflateBackend.allCases)
+    func truncationKeepsLinesAndReportsTheSameOffset(backend: InflateBackend) throws {
+        let full = try gzip(Data(IngestTests.lines(0..<3000).utf8))
+        let cut = full.prefix(full.count / 2)
+        let (records, report) = parse(data: cut, configuration: configuration(backend), name: "cut.gz")
+        #expect(records.count > 1000)
+        for (i, r) in records.enumerated() { #expect(r.bytes == Int64(i)) }
+        #expect(
+            report.diagnostics.errors == [
+                .truncatedGzip(
+                    file: report.diagnostics.errors.first.map {
+                        if case .truncatedGzip(let file, _) = $0 { return file }
+                        return ""
+                    } ?? "",
+                    byteOffset: Int64(cut.count)
+                )
+            ]
+        )
+    }
+
+    @Test(arguments: InflateBackend.allCases)
+    func corruptionIsReportedAndTheNextMemberRead(backend: InflateBackend) throws {
+        var first = try gzip(Data(IngestTests.lines(0..<2000).utf8))
+        for i in (first.count / 2)..<(first.count / 2 + 64) { first[i] ^= 0x5A }
+        let second = try gzip(Data(IngestTests.lines(2000..<2100).utf8))
+        let (records, report) = parse(data: first + second, configuration: configuration(backend), name: "bad.gz")
+        #expect(report.hadInputErrors)
+        #expect(records.filter { ($0.bytes ?? -1) >= 2000 }.count == 100)
+    }
+
+    @Test func bothBackendsAgreeOnARealArchive() {
+        let path = Fixtures.path("realworld/elastic-examples_apache_logs.log.gz")
+        let zlib = parseFiles([path], configuration: configuration(.zlib)).records
+        let isal = parseFiles([path], configuration: configuration(.isal)).records
+        #expect(zlib.count == 10_000)
+        #expect(zlib == isal)
+    }
+}

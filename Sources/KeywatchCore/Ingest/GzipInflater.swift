@@ -1,11 +1,40 @@
 import CZlib
 
+/// What one inflate call did.
+enum InflateStep {
+    /// Produced output; input may remain.
+    case progress(consumed: Int, produced: Int)
+    /// A member ended after consuming `consumed` bytes.
+    case memberEnd(consumed: Int, produced: Int)
+    /// The library reported corrupt data.
+    case error(consumed: Int, produced: Int, code: Int32, message: String)
+}
+
+/// A gzip inflate backend: zlib (``GzipInflater``, the default) or ISA-L (``IsalInflater``).
+///
+/// Contract: `inflate` reads from `input` and writes to `output`, reports how much of each it used,
+/// returns ``InflateStep/memberEnd(consumed:produced:)`` once a member's trailer is read (input after
+/// it is left unconsumed), and never reads or writes outside the two buffers. `reset` readies it for
+/// the next member.
+protocol Inflater: AnyObject {
+    func inflate(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) -> InflateStep
+    func reset()
+}
+
+/// Which inflate backend to use (`--inflate`).
+public enum InflateBackend: String, Sendable, CaseIterable {
+    /// The system zlib: the default, and always available.
+    case zlib
+    /// Intel ISA-L (`libisal`), faster on x86-64.
+    case isal
+}
+
 /// Streams gzip data through the system zlib, one input chunk at a time.
 ///
 /// Handles concatenated members (as `cat a.gz b.gz` and rotating loggers produce) by resetting at
 /// each member's end. On corrupt data it reports the offset and resynchronises at the next member
 /// header, so data after a damaged region is not lost.
-final class GzipInflater {
+final class GzipInflater: Inflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private var initialised = false
 
@@ -25,17 +54,8 @@ final class GzipInflater {
         stream.deallocate()
     }
 
-    enum Step {
-        /// Produced output; input may remain.
-        case progress(consumed: Int, produced: Int)
-        /// A member ended after consuming `consumed` bytes.
-        case memberEnd(consumed: Int, produced: Int)
-        /// zlib reported corrupt data.
-        case error(consumed: Int, produced: Int, code: Int32, message: String)
-    }
-
     /// Inflates from `input` into `output`.
-    func inflate(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) -> Step {
+    func inflate(input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) -> InflateStep {
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
         stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)

@@ -20,6 +20,8 @@ public struct IngestConfiguration: Sendable {
     public var trustedProxies = EventNormalizer.defaultTrustedProxies
     /// User endpoint templates.
     public var endpointPatterns: [EndpointPattern] = []
+    /// The gzip inflate backend (`--inflate`).
+    public var inflateBackend = InflateBackend.zlib
 
     /// Creates the default configuration: auto-detected formats, 64 KiB lines.
     public init() {}
@@ -165,7 +167,7 @@ struct IngestEngine {
     mutating func run<S: EventSink>(_ input: InputSource, index: Int32, into sink: inout S) {
         let pipe = ChunkPipe()
         let done = DispatchSemaphore(value: 0)
-        let reader = InputReader(source: input)
+        let reader = InputReader(source: input, backend: configuration.inflateBackend)
         startThread(name: "keywatch-read") {
             reader.run(into: pipe)
             done.signal()

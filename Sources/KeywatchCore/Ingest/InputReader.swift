@@ -20,9 +20,11 @@ public struct InputSource: Sendable, Hashable {
 struct InputReader {
     let source: InputSource
     let inputChunkSize: Int
+    let backend: InflateBackend
 
-    init(source: InputSource, inputChunkSize: Int = 256 << 10) {
+    init(source: InputSource, backend: InflateBackend = .zlib, inputChunkSize: Int = 256 << 10) {
         self.source = source
+        self.backend = backend
         self.inputChunkSize = inputChunkSize
     }
 
@@ -105,13 +107,18 @@ struct InputReader {
 
     private func inflate(fd: Int32, input: UnsafeMutableRawBufferPointer, initial: Int, into pipe: ChunkPipe) {
         let name = source.displayName
-        let inflater: GzipInflater
-        do {
-            inflater = try GzipInflater()
-        } catch {
-            _ = pipe.acquire()
-            pipe.publish(length: 0, kind: .failure(error))
-            return
+        let inflater: any Inflater
+        switch backend {
+        case .isal:
+            inflater = IsalInflater()
+        case .zlib:
+            do {
+                inflater = try GzipInflater()
+            } catch {
+                _ = pipe.acquire()
+                pipe.publish(length: 0, kind: .failure(error))
+                return
+            }
         }
         var inStart = 0
         var inEnd = initial

@@ -170,7 +170,7 @@ struct ParallelIngest {
     private mutating func run<S: BatchEventSink>(_ input: InputSource, index: Int32, into sink: inout S) {
         let pipe = ChunkPipe(slotCount: 6, alignToLines: true)
         let done = DispatchSemaphore(value: 0)
-        let reader = InputReader(source: input)
+        let reader = InputReader(source: input, backend: configuration.inflateBackend)
         startThread(name: "keywatch-read") {
             reader.run(into: pipe)
             done.signal()
