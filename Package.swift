@@ -16,10 +16,17 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CMaxMindDB", pkgConfig: "libmaxminddb",
+            providers: [.apt(["libmaxminddb-dev"])]
+        ),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .target(
             name: "KeywatchCore",
             dependencies: [
                 "CZlib",
+                "CISAL",
+                "CMaxMindDB",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -249,6 +249,13 @@ let kwGzip = measure(
     lines: options.lines,
     bytes: nginxBytes
 )
+let kwIsal = measure(
+    "keywatch parse --output none (gzip, isal)",
+    [
+        keywatch, "parse", "--output", "none", "--inflate", "isal", "--state", state, "--log-format", nginxFormat,
+        nginxPath + ".gz",
+    ],
+    lines: options.lines, bytes: nginxBytes)
 var pigz: Measurement?
 if let tool = which("pigz") {
     pigz = measure("pigz -dc > /dev/null", [tool, "-dc", nginxPath + ".gz"], lines: options.lines, bytes: nginxBytes)
@@ -282,6 +289,9 @@ print("ratios (same run, lower is faster):")
 if let kwGzip, let pigz {
     let ratio = kwGzip.seconds / pigz.seconds
     print("  keywatch gzip / pigz -dc      = \(format(ratio))  (goal <= 1.10) \(ratio <= 1.10 ? "ok" : "MISSED")")
+}
+if let kwIsal, let pigz {
+    print("  keywatch gzip (isal) / pigz   = \(format(kwIsal.seconds / pigz.seconds))")
 }
 if let kwPlain, let mawk {
     let ratio = kwPlain.seconds / mawk.seconds
