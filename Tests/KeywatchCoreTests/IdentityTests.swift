@@ -86,3 +86,29 @@ import Testing
         #expect(client("[2001:db8::5]:1234", "") == "2001:db8::5")
     }
 }
+
+@Suite struct RedactorTests {
+    func excerpt(_ text: String) -> String { withBytes(text) { Redactor.excerpt($0, limit: 400) } }
+
+    @Test func masksKeysWhateverTheirShape() {
+        // All letters, no digits: caught by length.
+        #expect(!excerpt("{\"foo\": \"abcdefghijklmnopqrstuvwxyzABCDEF\"").contains("abcdefghijklmnopqrstuvwxyz"))
+        // Short and plain, but named: caught by the name before it.
+        let json = excerpt(#"{"request":{"headers":{"apikey":"letmein1","x-api-key":"hunter22"}"#)
+        #expect(!json.contains("letmein1"))
+        #expect(!json.contains("hunter22"))
+        #expect(json.contains("apikey"))
+        let header = excerpt("Authorization: Bearer shortTok and Basic dXNlcjpwYXNz")
+        #expect(!header.contains("shortTok"))
+        #expect(!header.contains("dXNlcjpwYXNz"))
+        let traefik = excerpt(#"{"request_X-Api-Key":"plainkey99"}"#)
+        #expect(!traefik.contains("plainkey99"))
+        let query = excerpt("GET /v1/x?api_key=abc&page=2 HTTP/1.1")
+        #expect(query.contains("?api_key=…&page=…"))
+    }
+
+    @Test func keepsOrdinaryText() {
+        let text = #"198.51.100.4 - - [26/Oct/2026:13:55:36 +0000] "GET /v1/orders HTTP/1.1" 200 10 "-" "curl/8.0""#
+        #expect(excerpt(text) == text)
+    }
+}

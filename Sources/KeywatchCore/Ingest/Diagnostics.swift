@@ -87,6 +87,9 @@ public enum Redactor {
         var i = 0
         let n = line.count
         var shown = 0
+        // Set after a credential-like name ("apikey", "Bearer", "token"…): the next token is masked whatever its shape.
+        var maskNext = false
+        var sinceName = 0
         while i < n && shown < limit {
             let c = line[i]
             // Query string: keep parameter names, drop values.
@@ -126,8 +129,14 @@ public enum Redactor {
                     j += 1
                 }
                 let token = line.slice(i, j)
-                if token.count >= 12 && digits >= 2 && letters >= 2 {
-                    out += KeyHint.make(for: token)
+                if isCredentialName(token) {
+                    // "Authorization: Bearer x": a name may follow a name; the value comes after both.
+                    for k in 0..<token.count { out.append(printable(token[k])) }
+                    maskNext = true
+                    sinceName = 0
+                } else if maskNext || token.count >= 20 || (token.count >= 12 && digits >= 2 && letters >= 2) {
+                    out += token.count >= 8 ? KeyHint.make(for: token) : marker
+                    maskNext = false
                 } else {
                     for k in 0..<token.count { out.append(printable(token[k])) }
                 }
@@ -135,6 +144,9 @@ public enum Redactor {
                 i = j
                 continue
             }
+            // A credential name's value follows within a few separator bytes (`":"`, `=`, `: `).
+            sinceName += 1
+            if sinceName > 4 { maskNext = false }
             out += printable(c)
             i += 1
             shown += 1
@@ -166,6 +178,27 @@ public enum Redactor {
             i = end + 1
         }
         return out
+    }
+
+    /// Names whose value is a credential: the value is masked in excerpts whatever it looks like.
+    static let credentialNames: [[UInt8]] = [
+        "apikey", "api_key", "api-key", "x-api-key", "x_api_key", "authorization", "bearer", "token", "access_token",
+        "key", "password", "secret", "basic",
+    ].map { Array($0.utf8) }
+
+    static func isCredentialName(_ token: ByteView) -> Bool {
+        // Header names arrive as "request_X-Api-Key" or "headers.apikey" too: compare the tail.
+        for name in credentialNames where token.count >= name.count {
+            let tail = token.slice(token.count - name.count, token.count)
+            if tail.equalsIgnoringCase(name) {
+                if token.count == name.count { return true }
+                let before = token[token.count - name.count - 1]
+                if before == UInt8(ascii: "_") || before == UInt8(ascii: "-") || before == UInt8(ascii: ".") {
+                    return true
+                }
+            }
+        }
+        return false
     }
 
     @inline(__always)
