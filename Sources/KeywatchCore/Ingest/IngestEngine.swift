@@ -295,19 +295,15 @@ struct IngestEngine {
         var kind = ChunkKind.data
         while true {
             if case .data = kind {
-                diagnostics.bytes += Int64(chunk.count)
-                chunkIsClean = LineCheck.isCleanASCII(chunk)
-                splitter.feed(chunk) { lineNumber, verdict in
-                    handle(
-                        verdict,
-                        lineNumber: lineNumber,
-                        format: &format,
-                        records: &records,
-                        name: name,
-                        index: index,
-                        sink: &sink
-                    )
-                }
+                feed(
+                    chunk,
+                    format: &format,
+                    splitter: &splitter,
+                    records: &records,
+                    name: name,
+                    index: index,
+                    sink: &sink
+                )
             } else if !control(kind, splitter: &splitter, name: name, index: index) {
                 break
             }
@@ -315,18 +311,7 @@ struct IngestEngine {
             (chunk, kind) = pipe.next()
         }
         pipe.release()
-        chunkIsClean = false
-        splitter.finish { lineNumber, verdict in
-            handle(
-                verdict,
-                lineNumber: lineNumber,
-                format: &format,
-                records: &records,
-                name: name,
-                index: index,
-                sink: &sink
-            )
-        }
+        feed(nil, format: &format, splitter: &splitter, records: &records, name: name, index: index, sink: &sink)
     }
 
     /// Parses one line-aligned chunk on its own (the parallel path): numbering starts at 1 in the chunk.
@@ -340,29 +325,32 @@ struct IngestEngine {
     ) {
         var records = RecordBuffer()
         splitter.restartNumbering()
+        feed(bytes, format: &format, splitter: &splitter, records: &records, name: name, index: index, sink: &sink)
+        feed(nil, format: &format, splitter: &splitter, records: &records, name: name, index: index, sink: &sink)
+    }
+
+    /// Splits `bytes` into lines and handles each; `nil` ends the input (a last line without newline).
+    @inline(__always)
+    private mutating func feed<F: LogFormat, S: EventSink>(
+        _ bytes: UnsafeRawBufferPointer?,
+        format: inout F,
+        splitter: inout LineSplitter,
+        records: inout RecordBuffer,
+        name: String,
+        index: Int32,
+        sink: inout S
+    ) {
+        guard let bytes else {
+            chunkIsClean = false
+            splitter.finish {
+                handle($1, lineNumber: $0, format: &format, records: &records, name: name, index: index, sink: &sink)
+            }
+            return
+        }
         diagnostics.bytes += Int64(bytes.count)
         chunkIsClean = LineCheck.isCleanASCII(bytes)
-        splitter.feed(bytes) { lineNumber, verdict in
-            handle(
-                verdict,
-                lineNumber: lineNumber,
-                format: &format,
-                records: &records,
-                name: name,
-                index: index,
-                sink: &sink
-            )
-        }
-        splitter.finish { lineNumber, verdict in
-            handle(
-                verdict,
-                lineNumber: lineNumber,
-                format: &format,
-                records: &records,
-                name: name,
-                index: index,
-                sink: &sink
-            )
+        splitter.feed(bytes) {
+            handle($1, lineNumber: $0, format: &format, records: &records, name: name, index: index, sink: &sink)
         }
     }
 
