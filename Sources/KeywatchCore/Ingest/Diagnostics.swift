@@ -28,6 +28,8 @@ public struct Diagnostics: Sendable {
     public var invalidUTF8: Int64 = 0
     /// Decompressed bytes read.
     public var bytes: Int64 = 0
+    /// Events that reached a time-ordered reader later than its reorder window (delivered, out of order).
+    public var lateEvents: Int64 = 0
     /// Input-level problems, in order.
     public var errors: [IngestError] = []
     /// Example bad lines.
@@ -68,6 +70,7 @@ public struct Diagnostics: Sendable {
             }
         }
         invalidUTF8 += other.invalidUTF8
+        lateEvents += other.lateEvents
         bytes += other.bytes
         errors += other.errors
         formats += other.formats

@@ -215,22 +215,8 @@ struct ParallelIngest {
                 held = nil
             }
             pipe.release()
-            switch kind {
-            case .data: continue
-            case .end: return
-            case .overlongLine:
-                lineBase += 1
-                diagnostics.lines += 1
-                diagnostics.reject(.lineTooLong, file: name, line: lineBase, bytes: nil)
-            case .discontinuity(let error):
-                diagnostics.errors.append(error)
-                if bytes.count > 0 {
-                    lineBase += 1
-                    diagnostics.lines += 1
-                    diagnostics.reject(.truncated, file: name, line: lineBase, bytes: nil)
-                }
-            case .warning(let error), .failure(let error):
-                diagnostics.errors.append(error)
+            if diagnostics.recordControl(kind, hadPartialLine: bytes.count > 0, file: name, lineBase: &lineBase) {
+                return
             }
         }
     }

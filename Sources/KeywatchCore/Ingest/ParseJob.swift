@@ -55,6 +55,9 @@ public struct ParseReport: Sendable {
             let parts = d.rejects.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }
             lines.append("  rejected: " + parts.joined(separator: " "))
         }
+        if d.lateEvents > 0 {
+            lines.append("  late: \(d.lateEvents) events arrived after the reorder window and were taken out of order")
+        }
         if d.invalidUTF8 > 0 {
             lines.append("  invalid UTF-8: \(d.invalidUTF8) lines kept, their text repaired with U+FFFD")
         }
@@ -134,6 +137,25 @@ public struct ParseJob: Sendable {
     /// fields only the raw line has (path, user agent); tests compare it with ``collect()``.
     func collectParallel() -> (records: [EventRecord], report: ParseReport) {
         var engine = ParallelIngest(configuration: configuration, fingerprinter: fingerprinter)
+        var sink = CollectingBatchSink(inputs: inputs)
+        engine.run(inputs, into: &sink)
+        let report = ParseReport(
+            diagnostics: engine.diagnostics,
+            keys: engine.tables.keys.count,
+            endpoints: engine.tables.endpoints.count,
+            elapsedSeconds: 0
+        )
+        return (sink.records, report)
+    }
+
+    /// Runs the job in event-time order across gateway nodes (``MergedIngest``) and returns the
+    /// events as ``EventRecord``s without path and user agent; the analysis reads inputs this way.
+    func collectMerged(reorderWindowMillis: Int64 = 5_000) -> (records: [EventRecord], report: ParseReport) {
+        var engine = MergedIngest(
+            configuration: configuration,
+            fingerprinter: fingerprinter,
+            reorderWindowMillis: reorderWindowMillis
+        )
         var sink = CollectingBatchSink(inputs: inputs)
         engine.run(inputs, into: &sink)
         let report = ParseReport(

@@ -1,0 +1,324 @@
+import Dispatch
+
+/// Groups inputs into streams, one per gateway node's log: the files of a rotated set
+/// (`access.log-20261026.gz`, …, `access.log`) in one directory form one stream, read oldest first.
+public enum StreamGrouping {
+    /// The stream a path belongs to: its directory and its name without rotation suffixes.
+    public static func streamKey(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let directory = String(path[..<slash])
+        var name = String(path[slash...])
+        // Peel rotation decorations off the end, in any order: ".gz", ".3", "-20261026", ".json".
+        var peeled = true
+        while peeled {
+            peeled = false
+            if name.hasSuffix(".gz") {
+                name.removeLast(3)
+                peeled = true
+                continue
+            }
+            guard let cut = name.lastIndex(where: { $0 == "-" || $0 == "." || $0 == "_" }), cut > name.startIndex else {
+                break
+            }
+            let suffix = name[name.index(after: cut)...]
+            let isNumber = !suffix.isEmpty && suffix.allSatisfy(\.isNumber) && (name[cut] == "." || suffix.count >= 6)
+            let isDate = suffix.filter(\.isNumber).count >= 6 && suffix.allSatisfy { $0.isNumber || $0 == "-" }
+            let isExtension = name[cut] == "." && (1...5).contains(suffix.count) && suffix.allSatisfy(\.isLetter)
+            if isNumber || isDate || isExtension {
+                name = String(name[..<cut])
+                peeled = true
+            }
+        }
+        return directory + name
+    }
+
+    /// Input indices grouped into streams, each oldest first; streams in order of first appearance.
+    public static func streams(_ inputs: [InputSource]) -> [[Int]] {
+        var order: [String] = []
+        var groups: [String: [Int]] = [:]
+        for (index, input) in inputs.enumerated() {
+            let key = input.path == "-" ? "-" : streamKey(input.path)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(index)
+        }
+        return order.map { key in
+            let members = groups[key]!
+            let sorted = InputExpansion.sortRotated(members.map { inputs[$0].path })
+            var remaining = members
+            return sorted.map { path in
+                let at = remaining.firstIndex { inputs[$0].path == path }!
+                return remaining.remove(at: at)
+            }
+        }
+    }
+}
+
+/// A bounded single-producer single-consumer queue of values.
+///
+/// Safety (`@unchecked Sendable`): slot `i` is written only by the producer between `space.wait()`
+/// and `items.signal()`, and read only by the consumer between `items.wait()` and `space.signal()`;
+/// the semaphores order those accesses, and each index is used by one side only.
+final class HandOff<Value>: @unchecked Sendable {
+    private var slots: [Value?]
+    private let space: DispatchSemaphore
+    private let items = DispatchSemaphore(value: 0)
+    private var writeIndex = 0
+    private var readIndex = 0
+
+    init(capacity: Int) {
+        slots = Array(repeating: nil, count: capacity)
+        space = DispatchSemaphore(value: capacity)
+    }
+
+    func push(_ value: Value) {
+        space.wait()
+        slots[writeIndex] = value
+        writeIndex = (writeIndex + 1) % slots.count
+        items.signal()
+    }
+
+    func pop() -> Value {
+        items.wait()
+        let value = slots[readIndex]!
+        slots[readIndex] = nil
+        readIndex = (readIndex + 1) % slots.count
+        space.signal()
+        return value
+    }
+}
+
+/// Reads one stream's inputs in order on its own thread, parsing line-aligned chunks into event
+/// batches with input line numbers.
+final class StreamReader: @unchecked Sendable {
+    // Safety: `worker` and `configuration` are used only by this reader's thread once started;
+    // results travel to the merger through `output`.
+    enum Item {
+        case batch(ChunkResult)
+        case end
+    }
+
+    let inputs: [(index: Int32, source: InputSource)]
+    let configuration: IngestConfiguration
+    let worker: ChunkWorker
+    let output = HandOff<Item>(capacity: 4)
+
+    init(
+        inputs: [(index: Int32, source: InputSource)],
+        configuration: IngestConfiguration,
+        fingerprinter: KeyFingerprinter
+    ) {
+        self.inputs = inputs
+        self.configuration = configuration
+        worker = ChunkWorker(configuration: configuration, fingerprinter: fingerprinter)
+    }
+
+    func start() {
+        startThread(name: "keywatch-stream") { [self] in
+            for (index, source) in inputs { read(source, index: index) }
+            output.push(.end)
+        }
+    }
+
+    private func read(_ input: InputSource, index: Int32) {
+        let pipe = ChunkPipe(slotCount: 4, alignToLines: true)
+        let done = DispatchSemaphore(value: 0)
+        let reader = InputReader(source: input, backend: configuration.inflateBackend)
+        startThread(name: "keywatch-read") {
+            reader.run(into: pipe)
+            done.signal()
+        }
+        defer { done.wait() }
+        let name = input.displayName
+        var detector = IngestEngine(configuration: configuration, fingerprinter: KeyFingerprinter(secret: [0]))
+        var unused = LineSplitter(maxLineLength: 16)
+        defer { unused.deallocate() }
+        let detected = detector.detectFormat(pipe, name: name, index: index, splitter: &unused)
+        var setup = ChunkResult()
+        setup.diagnostics = detector.diagnostics
+        output.push(.batch(setup))
+        guard let (format, first) = detected else { return }
+        worker.format = format
+        var lineBase: Int64 = 0
+        var chunk = (bytes: first, kind: ChunkKind.data)
+        while true {
+            if case .data = chunk.kind, chunk.bytes.count > 0 {
+                var result = worker.parse(chunk.bytes, name: name, index: index)
+                for i in result.events.indices { result.events[i].source.line += lineBase }
+                result.diagnostics.shiftSampleLines(by: lineBase)
+                lineBase += result.lines
+                pipe.release()
+                output.push(.batch(result))
+            } else {
+                var result = ChunkResult()
+                let ended = result.diagnostics.recordControl(
+                    chunk.kind,
+                    hadPartialLine: chunk.bytes.count > 0,
+                    file: name,
+                    lineBase: &lineBase
+                )
+                pipe.release()
+                output.push(.batch(result))
+                if ended { return }
+            }
+            chunk = pipe.next()
+        }
+    }
+}
+
+/// Reads many inputs from several gateway nodes in event-time order: one ``StreamReader`` per node
+/// (rotated set), a merge of their batches by event time, and a reorder window that sorts small
+/// disorder (lines logged at completion, clocks a little apart).
+///
+/// Events later than the window are still delivered, in the order they arrive.
+struct MergedIngest {
+    let configuration: IngestConfiguration
+    let fingerprinter: KeyFingerprinter
+    /// How far back in event time a late event is still put in its place, in milliseconds.
+    let reorderWindowMillis: Int64
+    private(set) var diagnostics = Diagnostics()
+    private(set) var tables = RunTables()
+
+    init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter, reorderWindowMillis: Int64 = 5_000) {
+        self.configuration = configuration
+        self.fingerprinter = fingerprinter
+        self.reorderWindowMillis = reorderWindowMillis
+    }
+
+    private struct Head {
+        var batch: ChunkResult
+        var position: Int
+        var ended: Bool
+    }
+
+    mutating func run<S: BatchEventSink>(_ inputs: [InputSource], into sink: inout S) {
+        let streams = StreamGrouping.streams(inputs).map { members in
+            StreamReader(
+                inputs: members.map { (Int32($0), inputs[$0]) },
+                configuration: configuration,
+                fingerprinter: fingerprinter
+            )
+        }
+        for stream in streams { stream.start() }
+        var keyMaps = Array(repeating: [KeyHandle](), count: streams.count)
+        var endpointMaps = Array(repeating: [EndpointID](), count: streams.count)
+        var heads = Array(repeating: Head(batch: ChunkResult(), position: 0, ended: false), count: streams.count)
+        var window = ReorderWindow()
+        var sequence: UInt64 = 0
+
+        // Brings stream `s` to a batch with an event to offer, or to its end.
+        func advance(_ s: Int) {
+            while !heads[s].ended && heads[s].position >= heads[s].batch.events.count {
+                switch streams[s].output.pop() {
+                case .end: heads[s].ended = true
+                case .batch(let batch):
+                    for identity in batch.newKeys { keyMaps[s].append(tables.intern(identity)) }
+                    for endpoint in batch.newEndpoints { endpointMaps[s].append(tables.intern(endpoint: endpoint)) }
+                    diagnostics.merge(batch.diagnostics)
+                    heads[s] = Head(batch: batch, position: 0, ended: false)
+                }
+            }
+        }
+        for s in streams.indices { advance(s) }
+        while true {
+            // The stream whose next event is earliest (few streams: a scan beats a heap).
+            var best = -1
+            var bestTime = Int64.max
+            for s in heads.indices where !heads[s].ended {
+                let time = heads[s].batch.events[heads[s].position].time
+                if time < bestTime {
+                    best = s
+                    bestTime = time
+                }
+            }
+            if best < 0 { break }
+            var event = heads[best].batch.events[heads[best].position]
+            heads[best].position += 1
+            if let key = event.key { event.key = keyMaps[best][Int(key)] }
+            event.endpoint = endpointMaps[best][Int(event.endpoint)]
+            if event.time < window.released { diagnostics.lateEvents += 1 }
+            window.push(event, sequence: sequence)
+            sequence += 1
+            while let ready = window.popReady(before: window.newest - reorderWindowMillis) {
+                sink.consume(ready, tables: tables)
+            }
+            advance(best)
+        }
+        while let rest = window.popReady(before: Int64.max) { sink.consume(rest, tables: tables) }
+    }
+}
+
+/// A min-heap of events by (time, arrival), holding the most recent few seconds of event time.
+struct ReorderWindow {
+    private var heap: [(time: Int64, sequence: UInt64, event: AccessEvent)] = []
+    /// The newest event time pushed so far.
+    private(set) var newest = Int64.min
+    /// The latest event time released so far: an event before it arrives too late to be put in place.
+    private(set) var released = Int64.min
+
+    mutating func push(_ event: AccessEvent, sequence: UInt64) {
+        newest = max(newest, event.time)
+        heap.append((event.time, sequence, event))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            if !less(child, parent) { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// The earliest event if its time is before `limit`.
+    mutating func popReady(before limit: Int64) -> AccessEvent? {
+        guard let top = heap.first, top.time < limit || limit == Int64.max else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < heap.count && less(left, smallest) { smallest = left }
+                if right < heap.count && less(right, smallest) { smallest = right }
+                if smallest == parent { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        released = max(released, top.time)
+        return top.event
+    }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        heap[a].time != heap[b].time ? heap[a].time < heap[b].time : heap[a].sequence < heap[b].sequence
+    }
+}
+
+extension Diagnostics {
+    /// Adds `offset` to the line numbers of the samples (chunk-relative to input-relative).
+    mutating func shiftSampleLines(by offset: Int64) {
+        for i in samples.indices { samples[i].line += offset }
+    }
+
+    /// Records what a control chunk of a line-aligned pipe says; returns true at the input's end.
+    mutating func recordControl(_ kind: ChunkKind, hadPartialLine: Bool, file: String, lineBase: inout Int64) -> Bool {
+        switch kind {
+        case .data: return false
+        case .end: return true
+        case .overlongLine:
+            lineBase += 1
+            lines += 1
+            reject(.lineTooLong, file: file, line: lineBase, bytes: nil)
+        case .discontinuity(let error):
+            errors.append(error)
+            if hadPartialLine {
+                lineBase += 1
+                lines += 1
+                reject(.truncated, file: file, line: lineBase, bytes: nil)
+            }
+        case .warning(let error), .failure(let error):
+            errors.append(error)
+        }
+        return false
+    }
+}
