@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "keywatch", targets: ["keywatch"]),
         .executable(name: "keywatch-sim", targets: ["keywatch-sim"]),
         .executable(name: "keywatch-bench", targets: ["keywatch-bench"]),
+        .executable(name: "keywatch-eval", targets: ["keywatch-eval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,13 @@ let package = Package(
         .executableTarget(
             name: "keywatch-bench",
             dependencies: ["KeywatchCore"]
+        ),
+        .executableTarget(
+            name: "keywatch-eval",
+            dependencies: [
+                "KeywatchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(
             name: "KeywatchCoreTests",
