@@ -15,6 +15,8 @@ public enum StateError: Error, Hashable, CustomStringConvertible {
     case badSecret(path: String, reason: String)
     /// The secret file could not be written.
     case cannotWriteSecret(path: String, reason: String)
+    /// The state store holding the secret could not be opened or read.
+    case store(StoreError)
 
     public var description: String {
         switch self {
@@ -25,18 +27,21 @@ public enum StateError: Error, Hashable, CustomStringConvertible {
                 + "or remove it to start a new installation with new key ids"
         case .cannotWriteSecret(let path, let reason):
             "cannot write fingerprint secret \(path): \(reason); check permissions of the state directory"
+        case .store(let error):
+            error.description
         }
     }
 }
 
 /// Turns raw credentials into stable, non-reversible key ids: HMAC-SHA256 under a per-installation secret.
 ///
-/// The secret lives in the state directory as `fingerprint.secret`, 32 random bytes, mode 0600,
-/// created on first use. Without the secret a key id cannot be linked to a key, and with it a key id
-/// can only be checked against a key one already holds (`keywatch key-id`).
+/// The secret is 32 random bytes in the state directory's store (``StateStore/secret()``), created on
+/// first use; earlier versions kept it in `fingerprint.secret`, which the store imports. Without the
+/// secret a key id cannot be linked to a key, and with it a key id can only be checked against a key
+/// one already holds (`keywatch key-id`).
 public struct KeyFingerprinter: Sendable {
-    /// The file name of the secret inside the state directory.
-    public static let secretFileName = "fingerprint.secret"
+    /// The file name of the secret in earlier versions; ``StateStore`` imports such a file and removes it.
+    public static let secretFileName = StateStore.legacySecretFileName
     private let secret: [UInt8]
 
     /// Creates a fingerprinter from secret bytes (tests and tools that manage their own secret).
@@ -44,11 +49,23 @@ public struct KeyFingerprinter: Sendable {
         self.secret = secret
     }
 
-    /// Loads the installation's secret from `directory`, creating the directory and the secret if needed.
+    /// Loads the installation's secret from the store in `directory`, creating the directory, the store
+    /// and the secret if needed (see ``StateStore/secret()``).
     /// - Parameter directory: The state directory.
     /// - Throws: ``StateError`` naming the path and what to do.
     public init(stateDirectory directory: String) throws(StateError) {
-        self.init(secret: try KeyFingerprinter.loadOrCreateSecret(in: directory))
+        do {
+            try self.init(store: StateStore(directory: directory))
+        } catch {
+            throw .store(error)
+        }
+    }
+
+    /// Loads the installation's secret from an open store.
+    /// - Parameter store: The state store.
+    /// - Throws: ``StoreError`` if the store holds no usable secret.
+    public init(store: StateStore) throws(StoreError) {
+        self.init(secret: try store.secret())
     }
 
     /// The key id for a credential: `k_` and 24 hex digits (96 bits of the HMAC).
@@ -82,44 +99,6 @@ public struct KeyFingerprinter: Sendable {
         return bytes.withUnsafeMutableBufferPointer { buffer in
             keyID(for: ByteView(base: UnsafePointer(buffer.baseAddress), count: buffer.count), source: source)
         }
-    }
-
-    static func loadOrCreateSecret(in directory: String) throws(StateError) -> [UInt8] {
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw .cannotCreateDirectory(path: directory, reason: String(cString: strerror(errno)))
-        }
-        let path = directory + "/" + secretFileName
-        let fd = open(path, O_RDONLY)
-        if fd >= 0 {
-            defer { close(fd) }
-            var buffer = [UInt8](repeating: 0, count: 64)
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 64) }
-            guard n == 32 else {
-                throw .badSecret(
-                    path: path,
-                    reason: n < 0 ? String(cString: strerror(errno)) : "expected 32 bytes, found \(n)"
-                )
-            }
-            return Array(buffer[0..<32])
-        }
-        guard errno == ENOENT else { throw .badSecret(path: path, reason: String(cString: strerror(errno))) }
-        var generator = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        // Write a temporary file with mode 0600, then link it into place so a concurrent
-        // first run cannot leave a half-written secret, and the loser adopts the winner's secret.
-        let temporary = path + ".tmp.\(getpid())"
-        let out = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard out >= 0 else { throw .cannotWriteSecret(path: temporary, reason: String(cString: strerror(errno))) }
-        let written = secret.withUnsafeBytes { write(out, $0.baseAddress, 32) }
-        fsync(out)
-        close(out)
-        defer { unlink(temporary) }
-        guard written == 32 else { throw .cannotWriteSecret(path: temporary, reason: "short write") }
-        if link(temporary, path) != 0 {
-            if errno == EEXIST { return try loadOrCreateSecret(in: directory) }
-            throw .cannotWriteSecret(path: path, reason: String(cString: strerror(errno)))
-        }
-        return secret
     }
 }
 
