@@ -27,6 +27,13 @@ import Testing
         ("https://api.example.com:8443/v1/orders/5?x=1", "/v1/orders/{id}"),
         ("*", "*"),
         ("/filter/%D9%85%DA%AF%D8%A7", "/filter/{str}"),
+        // Vendor-style prefixed ids (a nightly export job fetches a new one every night).
+        ("/v1/exports/exp_u9gODPJLxC", "/v1/exports/{id}"),
+        ("/v1/exports/exp_zobVdtmIPV", "/v1/exports/{id}"),
+        ("/v1/customers/cus_J2kd93ksLQ/cards", "/v1/customers/{id}/cards"),
+        // …but not ordinary route words with a prefix.
+        ("/v1/admin/api-keys", "/v1/admin/api-keys"),
+        ("/v1/internal/get_userbyname", "/v1/internal/get_userbyname"),
     ])
     func templates(path: String, expected: String) {
         #expect(template(path) == expected)

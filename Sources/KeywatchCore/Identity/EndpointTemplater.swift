@@ -72,6 +72,8 @@ public struct EndpointTemplater: Sendable {
                     break
                 }
                 if c &- 0x30 <= 9 || c == UInt8(ascii: "@") || c == UInt8(ascii: "%") { interesting = true }
+                // A short prefix and '_' or '-' may start a vendor-style id ("exp_zobVdtmIPV").
+                if (c == UInt8(ascii: "_") || c == UInt8(ascii: "-")) && j - i >= 2 && j - i <= 6 { interesting = true }
                 j += 1
             }
             if j == i { break }  // "/v1/?q=…": nothing after the last slash but the query.
@@ -84,7 +86,7 @@ public struct EndpointTemplater: Sendable {
             }
             put(UInt8(ascii: "/"))
             let segment = path.slice(i, j)
-            // Words without digits, '@' or '%' ("orders", "v", "search") are never identifiers.
+            // Words without digits, '@', '%' or a short prefix ("orders", "v", "search") are never identifiers.
             let placeholder: (text: StaticString?, keepFrom: Int) =
                 interesting ? EndpointTemplater.placeholder(for: segment) : (nil, 0)
             if let text = placeholder.text {
@@ -183,7 +185,34 @@ public struct EndpointTemplater: Sendable {
         if other > 0 || percent > 0 { return nil }
         if n >= 16 && digits >= 2 && letters >= 2 { return "{token}" }
         if digits >= 1 && letters >= 1 && (digits >= 3 || (n >= 6 && digits >= 2)) { return "{id}" }
+        if n >= 11 && letters >= 6 && isPrefixedRandomID(s) { return "{id}" }
         return nil
+    }
+
+    /// Whether a segment is a vendor-style prefixed id such as `exp_u9gODPJLxC` or `cus-zobVdtmIPV`:
+    /// two to six lowercase letters, `_` or `-`, then eight or more letters and digits that look
+    /// random (a digit, or at least three changes between lower and upper case).
+    static func isPrefixedRandomID(_ s: ByteView) -> Bool {
+        var cut = 0
+        while cut < s.count && s[cut] &- 0x61 < 26 { cut += 1 }
+        guard (2...6).contains(cut), cut < s.count, s[cut] == UInt8(ascii: "_") || s[cut] == UInt8(ascii: "-"),
+            s.count - cut - 1 >= 8
+        else { return false }
+        var digits = 0
+        var changes = 0
+        var previousUpper: Bool?
+        for k in (cut + 1)..<s.count {
+            let c = s[k]
+            if c &- 0x30 <= 9 {
+                digits += 1
+                continue
+            }
+            let upper = c &- 0x41 < 26
+            guard upper || c &- 0x61 < 26 else { return false }
+            if let previousUpper, previousUpper != upper { changes += 1 }
+            previousUpper = upper
+        }
+        return digits >= 1 || changes >= 3
     }
 }
 

@@ -55,7 +55,9 @@ public enum InputExpansion {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func listFiles(_ directory: String) -> [String] {
+    /// The regular files under `directory`, descending into subdirectories (one per gateway node,
+    /// say) up to `depth` levels; hidden entries are skipped.
+    static func listFiles(_ directory: String, depth: Int = 4) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
         var files: [String] = []
@@ -66,7 +68,12 @@ public enum InputExpansion {
             if name.hasPrefix(".") { continue }
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             var info = stat()
-            if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG { files.append(path) }
+            guard stat(path, &info) == 0 else { continue }
+            if (info.st_mode & S_IFMT) == S_IFREG {
+                files.append(path)
+            } else if (info.st_mode & S_IFMT) == S_IFDIR && depth > 0 {
+                files += listFiles(path, depth: depth - 1)
+            }
         }
         return files
     }
