@@ -108,7 +108,7 @@ enum Binary {
         #expect(first["key_id"] as? String == idLines[0])
         #expect(result.stdout.contains(idLines[2]))  // the query-string key
         #expect(!ids.stdout.contains("ak_live_Q7xY"))
-        let attributes = try FileManager.default.attributesOfItem(atPath: state + "/fingerprint.secret")
+        let attributes = try FileManager.default.attributesOfItem(atPath: state + "/keywatch.sqlite")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 

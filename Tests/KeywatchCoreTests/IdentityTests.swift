@@ -39,10 +39,17 @@ import Testing
         let first = try KeyFingerprinter(stateDirectory: state)
         let second = try KeyFingerprinter(stateDirectory: state)
         #expect(first.keyID(for: "k") == second.keyID(for: "k"))
-        let attributes = try FileManager.default.attributesOfItem(atPath: state + "/" + KeyFingerprinter.secretFileName)
+        let attributes = try FileManager.default.attributesOfItem(atPath: state + "/" + StateStore.fileName)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        #expect((attributes[.size] as? Int) == 32)
-        // A damaged secret is reported, not silently replaced: ids would change.
+        #expect(try StateStore(directory: state).secret().count == 32)
+        #expect(!FileManager.default.fileExists(atPath: state + "/" + KeyFingerprinter.secretFileName))
+    }
+
+    @Test func damagedLegacySecretIsReportedNotReplaced() throws {
+        // A damaged secret from an earlier version is reported, not silently replaced: ids would change.
+        let dir = TemporaryDirectory()
+        let state = dir.path + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         dir.write("state/" + KeyFingerprinter.secretFileName, "short")
         #expect(throws: StateError.self) { try KeyFingerprinter(stateDirectory: state) }
     }
