@@ -1,0 +1,138 @@
+/// A bounded table of values a key has used (countries, ASNs, networks, endpoints, agents), each with
+/// a count and the hour it was last seen.
+///
+/// When the table is full, a new value evicts the entry seen longest ago, so memory per key stays
+/// fixed while recent behaviour is kept. Values unseen for the forget horizon are dropped.
+public struct ValueStats: Sendable, Hashable {
+    /// One value and how it was used.
+    public struct Entry: Sendable, Hashable {
+        /// The value: a country code, an ASN, a network or endpoint hash.
+        public var value: UInt64
+        /// Requests with this value.
+        public var count: UInt32
+        /// Hours since the epoch when it was last seen.
+        public var lastSeenHour: UInt32
+    }
+
+    /// The entries, in first-seen order.
+    public private(set) var entries: [Entry] = []
+
+    /// Creates an empty table.
+    public init() {}
+
+    /// Whether the table holds `value`.
+    @inlinable
+    public func contains(_ value: UInt64) -> Bool { index(of: value) != nil }
+
+    /// The position of `value`, if present.
+    @inlinable
+    public func index(of value: UInt64) -> Int? {
+        entries.firstIndex { $0.value == value }
+    }
+
+    /// Counts one use of `value`.
+    /// - Parameters:
+    ///   - value: The value.
+    ///   - hour: Hours since the epoch of the use.
+    ///   - capacity: The most entries to keep.
+    /// - Returns: `true` when the value was new to the table.
+    @discardableResult
+    public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
+        if let i = index(of: value) {
+            entries[i].count &+= 1
+            entries[i].lastSeenHour = hour
+            return false
+        }
+        let entry = Entry(value: value, count: 1, lastSeenHour: hour)
+        if entries.count < capacity {
+            entries.append(entry)
+        } else if let oldest = entries.indices.min(by: {
+            (entries[$0].lastSeenHour, entries[$0].count) < (entries[$1].lastSeenHour, entries[$1].count)
+        }) {
+            entries[oldest] = entry
+        }
+        return true
+    }
+
+    /// Drops values last seen before `hour`.
+    public mutating func forget(before hour: UInt32) {
+        if entries.contains(where: { $0.lastSeenHour < hour }) {
+            entries.removeAll { $0.lastSeenHour < hour }
+        }
+    }
+
+    /// The total count over all entries.
+    public var total: Int64 { entries.reduce(0) { $0 + Int64($1.count) } }
+
+    func encode(into writer: inout ByteWriter) {
+        writer.append(UInt16(entries.count))
+        for entry in entries {
+            writer.append(entry.value)
+            writer.append(entry.count)
+            writer.append(entry.lastSeenHour)
+        }
+    }
+
+    init(decoding reader: inout ByteReader) throws(BaselineDecodingError) {
+        let count = Int(try reader.read(UInt16.self))
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            entries.append(
+                Entry(
+                    value: try reader.read(UInt64.self),
+                    count: try reader.read(UInt32.self),
+                    lastSeenHour: try reader.read(UInt32.self)
+                )
+            )
+        }
+    }
+}
+
+/// The stored baseline bytes could not be read.
+public enum BaselineDecodingError: Error, Hashable, CustomStringConvertible {
+    /// The bytes end early.
+    case truncated(at: Int)
+    /// The encoding is newer than this build understands.
+    case unsupportedVersion(UInt8)
+
+    public var description: String {
+        switch self {
+        case .truncated(let at):
+            "stored baseline is truncated at byte \(at); the state may be damaged: restore it or start a new --state"
+        case .unsupportedVersion(let v):
+            "stored baseline has encoding version \(v), newer than this keywatch understands; upgrade keywatch"
+        }
+    }
+}
+
+/// Appends little-endian integers and floats to a byte array.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ value: Float) { append(value.bitPattern) }
+}
+
+/// Reads what ``ByteWriter`` wrote.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws(BaselineDecodingError) -> T {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { throw .truncated(at: offset) }
+        var value = T.zero
+        for i in 0..<size { value |= T(bytes[offset + i]) << (8 * i) }
+        offset += size
+        return value
+    }
+
+    mutating func read(_: Float.Type) throws(BaselineDecodingError) -> Float {
+        Float(bitPattern: try read(UInt32.self))
+    }
+}
