@@ -29,6 +29,9 @@ public struct DetectionSettings: Sendable, Hashable {
     public var errorMinimum: UInt32 = 8
     /// Share of the last 10 minutes' requests that must have failed auth.
     public var errorShare: Double = 0.6
+    /// Findings scoring below this are learned without an alert (a key's first call of an endpoint
+    /// that many keys use scores 15).
+    public var minimumScore = 20
     /// Learn baselines without raising alerts (`--learn-only`).
     public var learnOnly = false
     /// Per-key table bounds.

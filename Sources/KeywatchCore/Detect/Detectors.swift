@@ -28,6 +28,8 @@ extension DetectionEngine {
         summary: String, evidence: [(String, EvidenceValue)], context: AlertContext, into alerts: inout [Alert]
     ) {
         let score = max(1, min(99, rawScore))
+        // Below this a finding is learned silently: a key's first call of an endpoint most keys use.
+        guard score >= settings.minimumScore else { return }
         let severity = Severity(score: score)
         var start = context.time
         if let i = state.episode(kind, value) {

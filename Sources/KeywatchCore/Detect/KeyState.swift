@@ -45,11 +45,13 @@ public struct KeyState: Sendable, Hashable {
         episodes.append(episode)
     }
 
-    /// Closes episodes idle for longer than `cooldown`.
+    /// Closes episodes idle for longer than `cooldown`; a quota episode lasts at least its 24-hour window,
+    /// so a key that stays over its daily volume after a quiet night is not alerted twice.
     mutating func expire(now: Int64, cooldown: Int64) {
-        if episodes.contains(where: { now - $0.last > cooldown }) {
-            episodes.removeAll { now - $0.last > cooldown }
+        func expired(_ e: Episode) -> Bool {
+            now - e.last > (e.kind == .quotaSpike ? max(cooldown, 86_400_000) : cooldown)
         }
+        if episodes.contains(where: expired) { episodes.removeAll(where: expired) }
     }
 
     /// The state as bytes for the store.
