@@ -54,6 +54,9 @@ public struct DetectionEngine {
 
     private var handleSlots: [Int32] = []
     var quotaCache: [QuotaReference] = []
+    /// When recent rate and auth-failure episodes began, across all keys, to tell a gateway-wide event
+    /// from one key's anomaly.
+    var crowd = CrowdTracker()
     private var endpointInfo: [[EndpointInfo?]] = []
 
     /// Creates an engine with no keys.
@@ -193,7 +196,7 @@ public struct DetectionEngine {
         }
         if mature {
             novelty(&state, values: values, geo: geoInfo, endpointHash: endpointHash, sensitive: sensitive,
-                    method: event.method, context: context, into: &alerts)
+                    endpointText: endpointText, context: context, into: &alerts)
         }
 
         state.baseline.record(

@@ -18,6 +18,26 @@ struct QuotaReference {
     var threshold: UInt32 = .max
 }
 
+/// Remembers when spikes began across all keys. When many keys spike together the cause is the
+/// gateway or a shared client (an auth backend answering 401 to everyone, a retry storm after an
+/// outage), not a leaked key, and the alerts say so at low severity.
+struct CrowdTracker {
+    /// Keys that may spike together before it counts as a crowd.
+    static let crowdSize = 5
+    static let window: Int64 = 15 * 60_000
+    private var starts: [AlertKind: [(time: Int64, slot: Int)]] = [:]
+
+    /// Records that `slot` started a spike of `kind` at `time` and returns how many other keys
+    /// started one within the window before it.
+    mutating func record(_ kind: AlertKind, time: Int64, slot: Int) -> Int {
+        var list = starts[kind, default: []]
+        list.removeAll { time - $0.time > Self.window }
+        if !list.contains(where: { $0.slot == slot }) { list.append((time, slot)) }
+        starts[kind] = list
+        return list.count - 1
+    }
+}
+
 extension DetectionEngine {
     // MARK: Raising
 
@@ -95,7 +115,7 @@ extension DetectionEngine {
 
     mutating func novelty(
         _ state: inout KeyState, values: GeoValues, geo: GeoInfo?, endpointHash: UInt64, sensitive: Bool,
-        method: HTTPMethod, context: AlertContext, into alerts: inout [Alert]
+        endpointText: () -> String, context: AlertContext, into alerts: inout [Alert]
     ) {
         let b = state.baseline
         let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
@@ -156,8 +176,8 @@ extension DetectionEngine {
             if sensitive { score += 35 }
             if users == 0 { score += 15 } else if users <= 2 { score += 5 }
             if common { score -= 10 }
-            let text = population[endpointHash]?.text ?? "endpoint"
-            let who = users == 0 ? "no other key has called it" : "\(users) other key\(users == 1 ? "" : "s") call it"
+            let text = population[endpointHash]?.text ?? endpointText()
+            let who = users == 0 ? "no other key has called it" : "\(users) other key\(users == 1 ? " calls" : "s call") it"
             raise(
                 &state, .newEndpoint, value: endpointHash, valueText: text, score: score,
                 summary: "called \(text) for the first time (\(sensitive ? "sensitive path; " : "")\(who); "
@@ -237,6 +257,15 @@ extension DetectionEngine {
 
     // MARK: Volume
 
+    /// Other keys whose spike of `kind` began within the crowd window; counts this key's start once.
+    private mutating func crowdSize(_ kind: AlertKind, state: KeyState, context: AlertContext) -> Int {
+        if let open = state.episode(kind, 0) {
+            // A continuing episode keeps the crowd size it started with.
+            return crowd.record(kind, time: state.episodes[open].start, slot: context.slot)
+        }
+        return crowd.record(kind, time: context.time, slot: context.slot)
+    }
+
     mutating func rate(_ state: inout KeyState, context: AlertContext, into alerts: inout [Alert]) {
         let b = state.baseline
         guard b.daysLearned >= 3 else { return }
@@ -261,9 +290,11 @@ extension DetectionEngine {
             poissonTail(Int(observed), mean: 2 * expected) < 1e-6
         else { return }
         let window = use10 ? 10 : 30
-        let score = Int(50 + 15 * log2(ratio / Double(factor)))
+        var score = max(45, Int(50 + 15 * log2(ratio / Double(factor))))
+        let together = crowdSize(.rateSpike, state: state, context: context)
+        if together >= CrowdTracker.crowdSize { score = 30 }
         raise(
-            &state, .rateSpike, value: 0, valueText: "rate", score: max(45, score),
+            &state, .rateSpike, value: 0, valueText: "rate", score: score,
             summary: "made \(observed) requests in \(window) min; its busiest \(window) min at this hour was "
                 + "\(fmt(Double(ref))) (typical \(fmt(expected)))",
             evidence: [
@@ -271,6 +302,7 @@ extension DetectionEngine {
                 ("busiest_before", .number(Double(ref))), ("typical", .number(expected)),
                 ("ratio", .number(ratio)), ("hour_utc", .int(Int64(h))),
                 ("days_learned", .int(Int64(b.daysLearned))),
+                ("other_keys_spiking", .int(Int64(together))),
             ],
             context: context, into: &alerts
         )
@@ -331,6 +363,8 @@ extension DetectionEngine {
         var score = 55
         if share >= 0.9 { score += 10 }
         if b.authWindow10 >= 3 * settings.errorMinimum { score += 10 }
+        let together = crowdSize(.errorSpike, state: state, context: context)
+        if together >= CrowdTracker.crowdSize { score = 30 }
         raise(
             &state, .errorSpike, value: 0, valueText: "auth", score: score,
             summary: "failed authentication \(b.authWindow10) times in 10 min (\(Int((share * 100).rounded()))% of "
@@ -339,6 +373,7 @@ extension DetectionEngine {
                 ("window_minutes", .int(10)), ("auth_failures", .int(Int64(b.authWindow10))),
                 ("requests", .int(Int64(b.window10))), ("share", .number(share)),
                 ("usual_failure_rate", .number(usual)), ("last_status", .int(Int64(context.status))),
+                ("other_keys_failing", .int(Int64(together))),
             ],
             context: context, into: &alerts
         )
