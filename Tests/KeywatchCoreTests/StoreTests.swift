@@ -309,6 +309,99 @@ import Testing
         #expect(Self.generations(try reader.loadKeys()) == [6])
     }
 
+    /// A version-1 store, as keywatch 0.x wrote it before positions existed, with a key, an alert,
+    /// metadata and a secret in it.
+    static func makeVersion1Store(_ state: String) throws {
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: state + "/" + StateStore.fileName)
+        try queue.write { db in
+            try StoreSchema.version1(db)
+            try db.execute(sql: "PRAGMA application_id = \(StoreSchema.applicationID)")
+            try db.execute(sql: "PRAGMA user_version = 1")
+            let key = Self.key(4, generation: 9)
+            try db.execute(
+                sql: "INSERT INTO keys(\(StateStore.keyColumns)) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [key.id, key.hint, key.firstSeenMs, key.lastSeenMs, key.requests, Data(key.baseline)]
+            )
+            try db.execute(
+                sql: """
+                    INSERT INTO alerts(id, time_ms, key_id, kind, severity, json)
+                    VALUES ('a_v1', 7, ?, 'dormant', 'low', '{}')
+                    """,
+                arguments: [key.id]
+            )
+            try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('watermark_ms', '1234')")
+            try db.execute(
+                sql: "INSERT INTO secret(id, bytes) VALUES (1, ?)",
+                arguments: [Data(repeating: 3, count: 32)]
+            )
+        }
+    }
+
+    static func position(_ path: String, offset: Int64, inode: UInt64 = 77) -> TailPosition {
+        TailPosition(
+            path: path,
+            device: UInt64.max - 1,  // st_dev values above Int64.max must survive SQLite's signed integers
+            inode: inode,
+            offset: offset,
+            line: offset / 10,
+            headHash: "h\(offset)",
+            updatedMs: 1_700_000_000_000 + offset
+        )
+    }
+
+    @Test func aVersion1StoreUpgradesKeepingItsState() throws {
+        let dir = TemporaryDirectory()
+        let state = dir.path + "/state"
+        try Self.makeVersion1Store(state)
+        let upgrade = StoreError.needsUpgrade(
+            path: state + "/" + StateStore.fileName,
+            found: 1,
+            current: StateStore.schemaVersion
+        )
+        #expect(throws: upgrade) { try StateStore(directory: state, access: .readOnly) }
+
+        let store = try StateStore(directory: state)
+        #expect(StateStore.schemaVersion >= 2)
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") } == StateStore.schemaVersion)
+        #expect(try store.loadKeys() == [Self.key(4, generation: 9)])
+        #expect(try store.alerts().map(\.id) == ["a_v1"])
+        #expect(try store.meta(StateStore.Meta.watermarkMs) == "1234")
+        #expect(try store.secret() == [UInt8](repeating: 3, count: 32))
+        #expect(try store.loadPositions() == [])
+
+        try store.checkpoint(Checkpoint(positions: [Self.position("/var/log/a.log", offset: 10)]))
+        let reopened = try StateStore(directory: state, access: .readOnly)
+        #expect(try reopened.loadPositions() == [Self.position("/var/log/a.log", offset: 10)])
+        #expect(try reopened.loadKeys() == [Self.key(4, generation: 9)])
+    }
+
+    @Test func positionsAreReplacedWholeOrKept() throws {
+        let dir = TemporaryDirectory()
+        let store = try StateStore(directory: dir.path)
+        let a = Self.position("/logs/a.log", offset: 100)
+        let b = Self.position("/logs/b.log", offset: 50, inode: 78)
+        try store.checkpoint(Checkpoint(positions: [b, a]))
+        #expect(try store.loadPositions() == [a, b])
+
+        // No positions in a checkpoint (as `analyze` writes them): the stored ones stay.
+        try store.checkpoint(Checkpoint(meta: [StateStore.Meta.eventsTotal: "3"]))
+        #expect(try store.loadPositions() == [a, b])
+
+        // A list replaces them: b is forgotten, a moves on, in the same transaction as the keys.
+        let a2 = Self.position("/logs/a.log", offset: 250)
+        try store.checkpoint(Checkpoint(keys: Self.keys(2, generation: 1), positions: [a2]))
+        #expect(try store.loadPositions() == [a2])
+
+        // A failed checkpoint leaves the positions of the previous one.
+        var bad = Self.key(9, generation: 1)
+        bad.hint = "ak_live_unmasked"
+        #expect(throws: StoreError.self) {
+            try store.checkpoint(Checkpoint(keys: [bad], positions: [Self.position("/logs/a.log", offset: 999)]))
+        }
+        #expect(try store.loadPositions() == [a2])
+    }
+
     /// 100,000 changed keys with 500-byte baselines in one checkpoint. Run with KEYWATCH_STORE_BENCH=1;
     /// it prints the time and is not part of the normal run.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["KEYWATCH_STORE_BENCH"] != nil))

@@ -301,6 +301,32 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The stored read positions of followed files (see ``Checkpoint/positions``), ordered by path.
+    /// - Returns: The positions as of the last checkpoint that set them.
+    /// - Throws: ``StoreError``.
+    public func loadPositions() throws(StoreError) -> [TailPosition] {
+        try run("load positions") {
+            try pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT path, device, inode, "offset", line, head_hash, updated_ms FROM positions ORDER BY path
+                        """
+                ).map { row in
+                    TailPosition(
+                        path: row[0],
+                        device: UInt64(bitPattern: row[1] as Int64),
+                        inode: UInt64(bitPattern: row[2] as Int64),
+                        offset: row[3],
+                        line: row[4],
+                        headHash: row[5],
+                        updatedMs: row[6]
+                    )
+                }
+            }
+        }
+    }
+
     static let keyColumns = "key_id, hint, first_seen_ms, last_seen_ms, requests, baseline"
 
     static func key(from row: Row) throws -> StoredKey {
@@ -321,8 +347,9 @@ public final class StateStore: Sendable {
     /// nothing.
     ///
     /// Keys and endpoints are inserted or replaced; alerts are inserted unless their id is already
-    /// stored, so replaying logs does not duplicate them; metadata values are set. Statements are
-    /// prepared once per checkpoint; see the store tests for the time 100,000 keys take.
+    /// stored, so replaying logs does not duplicate them; metadata values are set; positions, when
+    /// given, replace the stored ones. Statements are prepared once per checkpoint; see the store
+    /// tests for the time 100,000 keys take.
     /// - Parameter batch: The changes.
     /// - Throws: ``StoreError``; ``StoreError/rejectedRecord(path:table:index:reason:)`` for a key id that
     ///   is not `k_` and 24 hex digits, or a hint without `…`.
@@ -391,6 +418,22 @@ public final class StateStore: Sendable {
                     for (name, value) in batch.meta.sorted(by: { $0.key < $1.key }) {
                         setMeta.setUncheckedArguments([name, value])
                         try setMeta.execute()
+                    }
+                    if let positions = batch.positions {
+                        try db.execute(sql: "DELETE FROM positions")
+                        let insertPosition = try db.makeStatement(
+                            sql: """
+                                INSERT OR REPLACE INTO positions(path, device, inode, "offset", line, head_hash, updated_ms)
+                                VALUES (?, ?, ?, ?, ?, ?, ?)
+                                """
+                        )
+                        for position in positions {
+                            insertPosition.setUncheckedArguments([
+                                position.path, Int64(bitPattern: position.device), Int64(bitPattern: position.inode),
+                                position.offset, position.line, position.headHash, position.updatedMs,
+                            ])
+                            try insertPosition.execute()
+                        }
                     }
                     return .commit
                 }

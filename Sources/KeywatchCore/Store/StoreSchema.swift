@@ -14,7 +14,7 @@ enum StoreSchema {
     static let applicationID: Int32 = 0x6B77_7374
 
     /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
-    static let migrations: [@Sendable (Database) throws -> Void] = [version1]
+    static let migrations: [@Sendable (Database) throws -> Void] = [version1, version2]
 
     /// The schema version this build writes and reads.
     static var current: Int { migrations.count }
@@ -65,6 +65,26 @@ enum StoreSchema {
         try db.execute(
             sql: "INSERT INTO meta(name, value) VALUES (?, ?), (?, ?)",
             arguments: [StateStore.Meta.createdAtMs, String(now), StateStore.Meta.createdBy, KeywatchVersion.string]
+        )
+    }
+
+    /// Version 2: the read position of each followed file (``TailPosition``), committed with the
+    /// baselines so that `watch` resumes exactly where the stored state ends.
+    ///
+    /// `device` and `inode` hold the unsigned `st_dev`/`st_ino` bit for bit (SQLite integers are signed).
+    static func version2(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE positions (
+                    path TEXT PRIMARY KEY NOT NULL,
+                    device INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    "offset" INTEGER NOT NULL CHECK ("offset" >= 0),
+                    line INTEGER NOT NULL CHECK (line >= 0),
+                    head_hash TEXT NOT NULL,
+                    updated_ms INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """
         )
     }
 

@@ -80,6 +80,7 @@ public struct StoredAlert: Sendable, Hashable {
 /// batch.keys = changedKeys                       // upserted
 /// batch.alerts = newAlerts                       // inserted unless the id is already there
 /// batch.meta[StateStore.Meta.watermarkMs] = String(lastEventMs)
+/// batch.positions = tailer.positions()           // replaces all stored positions; nil keeps them
 /// try store.checkpoint(batch)
 /// ```
 public struct Checkpoint: Sendable {
@@ -91,17 +92,25 @@ public struct Checkpoint: Sendable {
     public var alerts: [StoredAlert]
     /// Metadata values to set, by name (see ``StateStore/Meta``).
     public var meta: [String: String]
+    /// The read positions of the followed files, or nil to leave the stored ones as they are.
+    ///
+    /// A list replaces the stored positions whole: a path not in it is forgotten, so a file that is no
+    /// longer followed does not linger. Give every position the tailer has (``FileTailer/positions()``),
+    /// taken after the last line whose effects are in this checkpoint.
+    public var positions: [TailPosition]?
 
     /// Creates a checkpoint.
     public init(
         keys: [StoredKey] = [],
         endpoints: [StoredEndpoint] = [],
         alerts: [StoredAlert] = [],
-        meta: [String: String] = [:]
+        meta: [String: String] = [:],
+        positions: [TailPosition]? = nil
     ) {
         self.keys = keys
         self.endpoints = endpoints
         self.alerts = alerts
         self.meta = meta
+        self.positions = positions
     }
 }
