@@ -2,12 +2,17 @@
 // public tools users compare against (pigz for inflate, mawk for a per-key count).
 //
 //   swift run -c release keywatch-bench [--lines N] [--runs R] [--dir DIR] [--keep]
+//                                      [--memory-keys N] [--analysis-only]
 //
 // It writes synthetic logs (an nginx log with a key field, and Kong JSON) into DIR, compresses them,
 // runs each tool R times and reports the best wall time, throughput, peak memory and ratios.
+// Then, in this process, it times the full analysis next to parse only on the same plain files, and
+// learns --memory-keys keys (default 100k) to report memory per tracked key (Analysis.swift).
 // Defaults: 2M nginx lines (about 330 MB), 500k Kong lines, 5 runs.
+// --analysis-only skips the command and tool rows.
 
 import Foundation
+import KeywatchCore
 
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +25,8 @@ struct Options {
     var directory = NSTemporaryDirectory() + "keywatch-bench"
     var keep = false
     var keys = 5_000
+    var memoryKeys = 100_000
+    var analysisOnly = false
 
     init(_ arguments: [String]) {
         var i = 1
@@ -42,9 +49,16 @@ struct Options {
             case "--keys":
                 keys = Int(next) ?? keys
                 i += 1
+            case "--memory-keys":
+                memoryKeys = Int(next) ?? memoryKeys
+                i += 1
             case "--keep": keep = true
+            case "--analysis-only": analysisOnly = true
             case "-h", "--help":
-                print("usage: keywatch-bench [--lines N] [--kong-lines N] [--keys N] [--runs R] [--dir DIR] [--keep]")
+                print(
+                    "usage: keywatch-bench [--lines N] [--kong-lines N] [--keys N] [--runs R] [--dir DIR] [--keep] "
+                        + "[--memory-keys N] [--analysis-only]"
+                )
                 exit(0)
             default:
                 FileHandle.standardError.write(Data("keywatch-bench: unknown option \(a)\n".utf8))
@@ -184,7 +198,7 @@ func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(
 let options = Options(CommandLine.arguments)
 let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
 let keywatch = binDir + "/keywatch"
-guard access(keywatch, X_OK) == 0 else {
+guard options.analysisOnly || access(keywatch, X_OK) == 0 else {
     print("keywatch-bench: \(keywatch) not found; build it first: swift build -c release")
     exit(1)
 }
@@ -200,8 +214,10 @@ writeNginx(nginxPath, lines: options.lines, keys: keys)
 print("writing \(options.kongLines) Kong JSON lines to \(kongPath) …")
 writeKong(kongPath, lines: options.kongLines, keys: keys)
 let compressor = which("pigz") ?? which("gzip")!
-for path in [nginxPath, kongPath] {
-    _ = run([compressor, "-6", "-c", path], stdoutPath: path + ".gz")
+if !options.analysisOnly {
+    for path in [nginxPath, kongPath] {
+        _ = run([compressor, "-6", "-c", path], stdoutPath: path + ".gz")
+    }
 }
 
 let nginxFormat =
@@ -229,71 +245,114 @@ struct Row {
 
 let nginxBytes = fileSize(nginxPath)
 let kongBytes = fileSize(kongPath)
-print("")
-print(
-    "nginx log with key field: \(options.lines) lines, \(nginxBytes / 1_000_000) MB plain, "
-        + "\(fileSize(nginxPath + ".gz") / 1_000_000) MB gzip; best of \(options.runs) runs; \(ProcessInfo.processInfo.activeProcessorCount) cores"
-)
-let kwPlain = measure(
-    "keywatch parse --output none (plain)",
-    [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath],
-    lines: options.lines,
-    bytes: nginxBytes
-)
-let kwGzip = measure(
-    "keywatch parse --output none (gzip)",
-    [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath + ".gz"],
-    lines: options.lines,
-    bytes: nginxBytes
-)
-let kwIsal = measure(
-    "keywatch parse --output none (gzip, isal)",
-    [
-        keywatch, "parse", "--output", "none", "--inflate", "isal", "--state", state, "--log-format", nginxFormat,
-        nginxPath + ".gz",
-    ],
-    lines: options.lines, bytes: nginxBytes)
-var pigz: Measurement?
-if let tool = which("pigz") {
-    pigz = measure("pigz -dc > /dev/null", [tool, "-dc", nginxPath + ".gz"], lines: options.lines, bytes: nginxBytes)
-}
-var mawk: Measurement?
-if let tool = which("mawk") {
-    mawk = measure(
-        "mawk per-key count (plain)",
-        [tool, "-F\"", "{c[$8]++} END {for (k in c) n++; print n}", nginxPath],
+
+/// The command and tool rows: `keywatch parse` as a process, pigz and mawk.
+@MainActor func measureCommands() {
+    print("")
+    print(
+        "nginx log with key field: \(options.lines) lines, \(nginxBytes / 1_000_000) MB plain, "
+            + "\(fileSize(nginxPath + ".gz") / 1_000_000) MB gzip; best of \(options.runs) runs; \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    )
+    let kwPlain = measure(
+        "keywatch parse --output none (plain)",
+        [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath],
         lines: options.lines,
         bytes: nginxBytes
     )
+    let kwGzip = measure(
+        "keywatch parse --output none (gzip)",
+        [keywatch, "parse", "--output", "none", "--state", state, "--log-format", nginxFormat, nginxPath + ".gz"],
+        lines: options.lines,
+        bytes: nginxBytes
+    )
+    let kwIsal = measure(
+        "keywatch parse --output none (gzip, isal)",
+        [
+            keywatch, "parse", "--output", "none", "--inflate", "isal", "--state", state, "--log-format", nginxFormat,
+            nginxPath + ".gz",
+        ],
+        lines: options.lines,
+        bytes: nginxBytes
+    )
+    var pigz: Measurement?
+    if let tool = which("pigz") {
+        pigz = measure(
+            "pigz -dc > /dev/null",
+            [tool, "-dc", nginxPath + ".gz"],
+            lines: options.lines,
+            bytes: nginxBytes
+        )
+    }
+    var mawk: Measurement?
+    if let tool = which("mawk") {
+        mawk = measure(
+            "mawk per-key count (plain)",
+            [tool, "-F\"", "{c[$8]++} END {for (k in c) n++; print n}", nginxPath],
+            lines: options.lines,
+            bytes: nginxBytes
+        )
+    }
+    print("")
+    print("Kong JSON: \(options.kongLines) lines, \(kongBytes / 1_000_000) MB plain")
+    _ = measure(
+        "keywatch parse --output none (Kong, plain)",
+        [keywatch, "parse", "--output", "none", "--state", state, kongPath],
+        lines: options.kongLines,
+        bytes: kongBytes
+    )
+    _ = measure(
+        "keywatch parse --output none (Kong, gzip)",
+        [keywatch, "parse", "--output", "none", "--state", state, kongPath + ".gz"],
+        lines: options.kongLines,
+        bytes: kongBytes
+    )
+
+    print("")
+    print("ratios (same run, lower is faster):")
+    if let kwGzip, let pigz {
+        let ratio = kwGzip.seconds / pigz.seconds
+        print("  keywatch gzip / pigz -dc      = \(format(ratio))  (goal <= 1.10) \(ratio <= 1.10 ? "ok" : "MISSED")")
+    }
+    if let kwIsal, let pigz {
+        print("  keywatch gzip (isal) / pigz   = \(format(kwIsal.seconds / pigz.seconds))")
+    }
+    if let kwPlain, let mawk {
+        let ratio = kwPlain.seconds / mawk.seconds
+        print("  keywatch plain / mawk per-key = \(format(ratio))  (goal <= 0.50) \(ratio <= 0.50 ? "ok" : "MISSED")")
+    }
 }
+
+if !options.analysisOnly { measureCommands() }
+
+var nginxConfiguration = IngestConfiguration()
+nginxConfiguration.logFormat = nginxFormat
 print("")
-print("Kong JSON: \(options.kongLines) lines, \(kongBytes / 1_000_000) MB plain")
-_ = measure(
-    "keywatch parse --output none (Kong, plain)",
-    [keywatch, "parse", "--output", "none", "--state", state, kongPath],
-    lines: options.kongLines,
-    bytes: kongBytes
+print(
+    "analysis in this process (AnalyzeJob: merge, geography without data (/24 networks), learning, detection; "
+        + "no checkpoint) against parse only (ParseJob, output none); best of \(options.runs) runs:"
 )
-_ = measure(
-    "keywatch parse --output none (Kong, gzip)",
-    [keywatch, "parse", "--output", "none", "--state", state, kongPath + ".gz"],
-    lines: options.kongLines,
-    bytes: kongBytes
+compareAnalysis(
+    "nginx plain",
+    path: nginxPath,
+    configuration: nginxConfiguration,
+    geo: GeoResolver(networks: nil, databases: []),
+    runs: options.runs
+)
+compareAnalysis(
+    "Kong plain",
+    path: kongPath,
+    configuration: IngestConfiguration(),
+    geo: GeoResolver(networks: nil, databases: []),
+    runs: options.runs
+)
+measureKeyMemory(
+    directory: options.directory,
+    keys: options.memoryKeys,
+    perKey: 10,
+    configuration: nginxConfiguration,
+    keep: options.keep
 )
 
-print("")
-print("ratios (same run, lower is faster):")
-if let kwGzip, let pigz {
-    let ratio = kwGzip.seconds / pigz.seconds
-    print("  keywatch gzip / pigz -dc      = \(format(ratio))  (goal <= 1.10) \(ratio <= 1.10 ? "ok" : "MISSED")")
-}
-if let kwIsal, let pigz {
-    print("  keywatch gzip (isal) / pigz   = \(format(kwIsal.seconds / pigz.seconds))")
-}
-if let kwPlain, let mawk {
-    let ratio = kwPlain.seconds / mawk.seconds
-    print("  keywatch plain / mawk per-key = \(format(ratio))  (goal <= 0.50) \(ratio <= 0.50 ? "ok" : "MISSED")")
-}
 if !options.keep {
     for path in [nginxPath, kongPath, nginxPath + ".gz", kongPath + ".gz"] { unlink(path) }
 }
