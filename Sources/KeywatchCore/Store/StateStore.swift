@@ -435,6 +435,7 @@ public final class StateStore: Sendable {
                             try insertPosition.execute()
                         }
                     }
+                    try StateStore.insertOutbox(batch.outbox, db: db)
                     return .commit
                 }
             }

@@ -14,7 +14,7 @@ enum StoreSchema {
     static let applicationID: Int32 = 0x6B77_7374
 
     /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
-    static let migrations: [@Sendable (Database) throws -> Void] = [version1, version2]
+    static let migrations: [@Sendable (Database) throws -> Void] = [version1, version2, version3]
 
     /// The schema version this build writes and reads.
     static var current: Int { migrations.count }

@@ -98,6 +98,9 @@ public struct Checkpoint: Sendable {
     /// longer followed does not linger. Give every position the tailer has (``FileTailer/positions()``),
     /// taken after the last line whose effects are in this checkpoint.
     public var positions: [TailPosition]?
+    /// Alerts to queue for delivery, one item per alert and sink; an `(alert id, sink)` already queued
+    /// is skipped, so a replay never queues an alert twice (see ``OutboxItem``).
+    public var outbox: [OutboxItem]
 
     /// Creates a checkpoint.
     public init(
@@ -105,12 +108,14 @@ public struct Checkpoint: Sendable {
         endpoints: [StoredEndpoint] = [],
         alerts: [StoredAlert] = [],
         meta: [String: String] = [:],
-        positions: [TailPosition]? = nil
+        positions: [TailPosition]? = nil,
+        outbox: [OutboxItem] = []
     ) {
         self.keys = keys
         self.endpoints = endpoints
         self.alerts = alerts
         self.meta = meta
         self.positions = positions
+        self.outbox = outbox
     }
 }
