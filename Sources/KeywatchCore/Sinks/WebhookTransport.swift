@@ -1,0 +1,110 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What a receiver answered.
+public struct WebhookResponse: Sendable, Hashable {
+    /// The HTTP status code.
+    public var status: Int
+    /// The `Retry-After` header, if any.
+    public var retryAfter: String?
+
+    /// Creates a response.
+    public init(status: Int, retryAfter: String? = nil) {
+        self.status = status
+        self.retryAfter = retryAfter
+    }
+}
+
+/// A request that got no HTTP answer (refused, timed out, reset…). The reason names no URL.
+public struct WebhookNetworkError: Error, Hashable, CustomStringConvertible {
+    /// What happened, such as `timed out`.
+    public var reason: String
+
+    public var description: String { "network: \(reason)" }
+}
+
+/// Sends one HTTP POST. ``URLSessionTransport`` is the real one; tests may substitute their own.
+///
+/// The contract: return the receiver's status whatever it is (never throw for a 4xx or 5xx), and
+/// throw ``WebhookNetworkError`` only when no answer came within `timeout`.
+public protocol WebhookTransport: Sendable {
+    /// Posts `body` to `url`.
+    /// - Parameters:
+    ///   - url: The webhook URL.
+    ///   - headers: Header names and values, in order.
+    ///   - body: The body, byte for byte.
+    ///   - timeout: The most to wait for the whole exchange.
+    /// - Returns: The status and `Retry-After`.
+    /// - Throws: ``WebhookNetworkError``.
+    func post(
+        url: URL,
+        headers: [(String, String)],
+        body: [UInt8],
+        timeout: Duration
+    )
+        async throws(WebhookNetworkError) -> WebhookResponse
+}
+
+/// Posts with Foundation's `URLSession` (libcurl through FoundationNetworking on Linux), one
+/// ephemeral session with no cookies and no cache.
+public struct URLSessionTransport: WebhookTransport {
+    private let session: URLSession
+
+    /// Creates a transport with its own session.
+    public init() {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieAcceptPolicy = .never
+        configuration.httpShouldSetCookies = false
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    public func post(
+        url: URL,
+        headers: [(String, String)],
+        body: [UInt8],
+        timeout: Duration
+    )
+        async throws(WebhookNetworkError) -> WebhookResponse
+    {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = Data(body)
+        let response: URLResponse
+        do {
+            (_, response) = try await session.data(for: request)
+        } catch let error as URLError {
+            throw WebhookNetworkError(reason: URLSessionTransport.describe(error.code))
+        } catch is CancellationError {
+            throw WebhookNetworkError(reason: "cancelled")
+        } catch {
+            throw WebhookNetworkError(reason: "\(type(of: error))")
+        }
+        guard let http = response as? HTTPURLResponse else {
+            throw WebhookNetworkError(reason: "not an HTTP response")
+        }
+        return WebhookResponse(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
+    }
+
+    /// A URL error's code in words; `URLError`'s own description may include the URL and its credentials.
+    static func describe(_ code: URLError.Code) -> String {
+        switch code {
+        case .timedOut: "timed out"
+        case .cannotConnectToHost: "cannot connect"
+        case .cannotFindHost, .dnsLookupFailed: "host not found"
+        case .networkConnectionLost: "connection lost"
+        case .notConnectedToInternet: "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            "TLS failed"
+        case .badServerResponse: "bad response"
+        case .cancelled: "cancelled"
+        default: "URL error \(code.rawValue)"
+        }
+    }
+}
