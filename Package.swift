@@ -64,7 +64,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["keywatch"]
+            // GRDB reads the alerts a killed `analyze` left in the state, as a user's SQL client would.
+            dependencies: ["keywatch", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )
