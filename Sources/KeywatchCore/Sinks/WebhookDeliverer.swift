@@ -215,6 +215,8 @@ public struct WebhookDeliverer: Sendable {
                 retryAfter = response.retryAfter
             }
         } catch let failure {
+            // Stopped mid-request (shutdown): not the receiver's failure; the item stays due as it was.
+            if Task.isCancelled { return 0 }
             error = failure.description
         }
         let now = WebhookDeliverer.nowMs()
