@@ -143,10 +143,13 @@ final class TestReceiver: @unchecked Sendable {
     }
 }
 
-/// Waits until `condition` holds (a thrown error counts as not yet) or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double = 30, _ condition: () throws -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
+/// Waits until `condition` holds (a thrown error counts as not yet), polling every 20 ms up to `polls`
+/// times; returns whether it held.
+///
+/// It counts polls, not wall time: when the whole test run keeps the cooperative pool busy, this task
+/// and the deliverer's are delayed alike, so the deliverer gets as many chances as the waiting does.
+func eventually(polls: Int = 1500, _ condition: () throws -> Bool) async -> Bool {
+    for _ in 0..<polls {
         if (try? condition()) == true { return true }
         try? await Task.sleep(for: .milliseconds(20))
     }
