@@ -191,6 +191,11 @@ final class AlertPrinter {
         flush()
     }
 
+    /// Writes what is buffered (live mode: after each batch).
+    func finishBatch() {
+        if !buffer.isEmpty { flush() }
+    }
+
     private func flush() {
         writeAll(1, buffer)
         buffer = ""

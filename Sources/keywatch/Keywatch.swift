@@ -11,6 +11,6 @@ struct Keywatch: ParsableCommand {
             (HMAC-SHA256 under a secret kept in the state directory) and shown as a masked hint.
             """,
         version: KeywatchVersion.string,
-        subcommands: [Analyze.self, Keys.self, BaselineCommand.self, Parse.self, KeyID.self]
+        subcommands: [Analyze.self, Watch.self, Keys.self, BaselineCommand.self, Parse.self, KeyID.self]
     )
 }

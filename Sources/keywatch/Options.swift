@@ -73,6 +73,16 @@ struct InputOptions: ParsableArguments {
 
     /// The ingest configuration these flags describe.
     func configuration() throws -> IngestConfiguration {
+        try Self.makeConfiguration(
+            format: format, logFormat: logFormat, fields: fields, keyField: keyField, trustedProxies: trustedProxies,
+            endpointTemplates: endpointTemplates, maxLine: maxLine, inflate: inflate)
+    }
+
+    /// Builds an ingest configuration from flag values (shared with `watch`).
+    static func makeConfiguration(
+        format: String?, logFormat: String?, fields: [String], keyField: String?, trustedProxies: [String],
+        endpointTemplates: [String], maxLine: Int, inflate: InflateBackend
+    ) throws -> IngestConfiguration {
         var config = IngestConfiguration()
         var template = logFormat
         if let text = logFormat, text.hasPrefix("@") {
@@ -95,6 +105,9 @@ struct InputOptions: ParsableArguments {
         }
         config.maxLineLength = maxLine
         config.inflateBackend = inflate
+        for cidr in trustedProxies where CIDR(cidr) == nil {
+            throw ValidationError("--trusted-proxy '\(cidr)' is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32")
+        }
         if !trustedProxies.isEmpty { config.trustedProxies = trustedProxies.compactMap { CIDR($0) } }
         config.endpointPatterns = endpointTemplates.compactMap { EndpointPattern($0) }
         return config
