@@ -174,16 +174,22 @@ public struct DetectionEngine {
         let address = event.client.map { Self.mix($0.high ^ Self.mix($0.low)) } ?? 0
 
         keys[slot].dirty = true
-        var state = keys[slot].state
-        keys[slot].state = KeyState()  // keep `state` uniquely referenced while it is mutated
-        let before = state.baseline
-        let previousDay = before.dayHead
-        state.baseline.advance(to: t)
-        let detect = !settings.learnOnly && !before.isEmpty
+        // Move the state out, leaving the shared empty one in its place: nothing is allocated, and
+        // `state` is the only reference to its tables, so they are changed in place, not copied.
+        var state = Self.vacant
+        swap(&state, &keys[slot].state)
+        let wasEmpty = state.baseline.isEmpty
+        let firstSeen = state.baseline.firstSeen
+        let previousDay = state.baseline.dayHead
+        let knewEndpoint = state.baseline.endpoints.contains(endpointHash)
+        let detect = !settings.learnOnly && !wasEmpty
+        // Dormancy is judged on the baseline before this request; a copy is kept only in that rare case.
+        let before = detect && t - state.baseline.lastSeen >= settings.dormancyMillis ? state.baseline : nil
         // History counts in whole UTC days from the day of the first request, so a key first seen at
         // 09:00 on the first day of the logs has the same seven days of history as one seen at 00:01.
-        let mature = detect && t - (before.firstSeen - before.firstSeen % 86_400_000) >= settings.learningPeriodMillis
-            && before.requests >= settings.minimumRequests
+        let mature = detect && t - (firstSeen - firstSeen % 86_400_000) >= settings.learningPeriodMillis
+            && state.baseline.requests >= settings.minimumRequests
+        state.baseline.advance(to: t)
         let context = AlertContext(
             slot: slot, time: t, sourceRef: event.source, fixedSource: fixedSource, status: event.status
         )
@@ -191,9 +197,7 @@ public struct DetectionEngine {
         if !state.episodes.isEmpty { state.expire(now: t, cooldown: settings.cooldownMillis) }
 
         // Dormancy is judged on the gap before this request; a key needs no maturity for it.
-        if detect && t - before.lastSeen >= settings.dormancyMillis {
-            dormant(&state, before: before, context: context, into: &alerts)
-        }
+        if let before { dormant(&state, before: before, context: context, into: &alerts) }
         if mature {
             novelty(&state, values: values, geo: geoInfo, endpointHash: endpointHash, sensitive: sensitive,
                     endpointText: endpointText, context: context, into: &alerts)
@@ -203,7 +207,7 @@ public struct DetectionEngine {
             time: t, status: event.status, method: event.method, geo: values, endpoint: endpointHash,
             userAgent: event.userAgentHash, address: address, limits: settings.limits
         )
-        if !before.endpoints.contains(endpointHash) { countAdopter(endpointHash, time: t, text: endpointText()) }
+        if !knewEndpoint { countAdopter(endpointHash, time: t, text: endpointText()) }
 
         if !state.episodes.isEmpty {
             continueEpisodes(&state, values: values, endpointHash: endpointHash, context: context, into: &alerts)
@@ -213,11 +217,14 @@ public struct DetectionEngine {
             quota(&state, context: context, into: &alerts)
             authFailures(&state, context: context, into: &alerts)
         }
-        if state.baseline.dayHead != previousDay && !before.isEmpty {
+        if state.baseline.dayHead != previousDay && !wasEmpty {
             state.baseline.forget(olderThan: settings.forgetAfterMillis, now: t)
         }
-        keys[slot].state = state
+        swap(&state, &keys[slot].state)
     }
+
+    /// The placeholder a key's slot holds while its state is being updated.
+    private static let vacant = KeyState()
 
     private mutating func countAdopter(_ hash: UInt64, time: Int64, text: @autoclosure () -> String) {
         if population[hash] != nil {
