@@ -88,35 +88,52 @@ final class HandOff<Value>: @unchecked Sendable {
 }
 
 /// Reads one stream's inputs in order on its own thread, parsing line-aligned chunks into event
-/// batches with input line numbers.
+/// batches with input line numbers. With a helper, the two parse alternate chunks (as
+/// ``ParallelIngest`` does) and batches still leave in input order.
 final class StreamReader: @unchecked Sendable {
-    // Safety: `worker` and `configuration` are used only by this reader's thread once started;
-    // results travel to the merger through `output`.
+    // Safety: `worker`, `helper` and `configuration` are used only by this reader's thread once
+    // started (the helper's own thread is ordered by its `submit`/`wait`); results travel to the
+    // merger through `output`.
     enum Item {
-        case batch(ChunkResult)
+        /// Events with the handles of the worker that parsed them (0: `worker`, 1: `helper`).
+        case batch(ChunkResult, worker: Int)
         case end
     }
 
     let inputs: [(index: Int32, source: InputSource)]
     let configuration: IngestConfiguration
     let worker: ChunkWorker
+    let helper: ChunkWorker?
     let output = HandOff<Item>(capacity: 4)
 
     init(
         inputs: [(index: Int32, source: InputSource)],
         configuration: IngestConfiguration,
-        fingerprinter: KeyFingerprinter
+        fingerprinter: KeyFingerprinter,
+        helped: Bool = false
     ) {
         self.inputs = inputs
         self.configuration = configuration
         worker = ChunkWorker(configuration: configuration, fingerprinter: fingerprinter)
+        helper = helped ? ChunkWorker(configuration: configuration, fingerprinter: fingerprinter) : nil
     }
 
     func start() {
         startThread(name: "keywatch-stream") { [self] in
+            helper?.launch()
             for (index, source) in inputs { read(source, index: index) }
+            helper?.shutdown()
             output.push(.end)
         }
+    }
+
+    /// Sends one parsed chunk on, its line numbers made input-relative.
+    private func deliver(_ parsed: ChunkResult, worker: Int, lineBase: inout Int64) {
+        var result = parsed
+        for i in result.events.indices { result.events[i].source.line += lineBase }
+        result.diagnostics.shiftSampleLines(by: lineBase)
+        lineBase += result.lines
+        output.push(.batch(result, worker: worker))
     }
 
     private func read(_ input: InputSource, index: Int32) {
@@ -135,20 +152,37 @@ final class StreamReader: @unchecked Sendable {
         let detected = detector.detectFormat(pipe, name: name, index: index, splitter: &unused)
         var setup = ChunkResult()
         setup.diagnostics = detector.diagnostics
-        output.push(.batch(setup))
+        output.push(.batch(setup, worker: 0))
         guard let (format, first) = detected else { return }
         worker.format = format
+        helper?.format = format
         var lineBase: Int64 = 0
         var chunk = (bytes: first, kind: ChunkKind.data)
+        var held: UnsafeRawBufferPointer?
         while true {
-            if case .data = chunk.kind, chunk.bytes.count > 0 {
-                var result = worker.parse(chunk.bytes, name: name, index: index)
-                for i in result.events.indices { result.events[i].source.line += lineBase }
-                result.diagnostics.shiftSampleLines(by: lineBase)
-                lineBase += result.lines
+            if case .data = chunk.kind, chunk.bytes.count > 0, let helper {
+                if let firstOfPair = held {
+                    // Two chunks in hand: the helper takes the second while this thread parses the first.
+                    helper.submit(chunk.bytes, name: name, index: index)
+                    deliver(worker.parse(firstOfPair, name: name, index: index), worker: 0, lineBase: &lineBase)
+                    deliver(helper.wait(), worker: 1, lineBase: &lineBase)
+                    pipe.release()
+                    pipe.release()
+                    held = nil
+                } else {
+                    held = chunk.bytes
+                }
+            } else if case .data = chunk.kind, chunk.bytes.count > 0 {
+                let result = worker.parse(chunk.bytes, name: name, index: index)
                 pipe.release()
-                output.push(.batch(result))
+                deliver(result, worker: 0, lineBase: &lineBase)
             } else {
+                if let firstOfPair = held {
+                    let result = worker.parse(firstOfPair, name: name, index: index)
+                    pipe.release()
+                    deliver(result, worker: 0, lineBase: &lineBase)
+                    held = nil
+                }
                 var result = ChunkResult()
                 let ended = result.diagnostics.recordControl(
                     chunk.kind,
@@ -157,7 +191,7 @@ final class StreamReader: @unchecked Sendable {
                     lineBase: &lineBase
                 )
                 pipe.release()
-                output.push(.batch(result))
+                output.push(.batch(result, worker: 0))
                 if ended { return }
             }
             chunk = pipe.next()
@@ -188,20 +222,26 @@ struct MergedIngest {
         var batch: ChunkResult
         var position: Int
         var ended: Bool
+        var worker: Int
     }
 
     mutating func run<S: BatchEventSink>(_ inputs: [InputSource], into sink: inout S) {
-        let streams = StreamGrouping.streams(inputs).map { members in
+        let groups = StreamGrouping.streams(inputs)
+        // One node's logs would parse on one thread while the detection waits: give it a helper.
+        let streams = groups.map { members in
             StreamReader(
                 inputs: members.map { (Int32($0), inputs[$0]) },
                 configuration: configuration,
-                fingerprinter: fingerprinter
+                fingerprinter: fingerprinter,
+                helped: groups.count == 1
             )
         }
         for stream in streams { stream.start() }
-        var keyMaps = Array(repeating: [KeyHandle](), count: streams.count)
-        var endpointMaps = Array(repeating: [EndpointID](), count: streams.count)
-        var heads = Array(repeating: Head(batch: ChunkResult(), position: 0, ended: false), count: streams.count)
+        // Handle maps by stream and worker: each worker numbers keys and endpoints on its own.
+        var keyMaps = Array(repeating: [[KeyHandle]](repeating: [], count: 2), count: streams.count)
+        var endpointMaps = Array(repeating: [[EndpointID]](repeating: [], count: 2), count: streams.count)
+        var heads = Array(
+            repeating: Head(batch: ChunkResult(), position: 0, ended: false, worker: 0), count: streams.count)
         var window = ReorderWindow()
         var sequence: UInt64 = 0
 
@@ -210,11 +250,11 @@ struct MergedIngest {
             while !heads[s].ended && heads[s].position >= heads[s].batch.events.count {
                 switch streams[s].output.pop() {
                 case .end: heads[s].ended = true
-                case .batch(let batch):
-                    for identity in batch.newKeys { keyMaps[s].append(tables.intern(identity)) }
-                    for endpoint in batch.newEndpoints { endpointMaps[s].append(tables.intern(endpoint: endpoint)) }
+                case .batch(let batch, let w):
+                    for identity in batch.newKeys { keyMaps[s][w].append(tables.intern(identity)) }
+                    for endpoint in batch.newEndpoints { endpointMaps[s][w].append(tables.intern(endpoint: endpoint)) }
                     diagnostics.merge(batch.diagnostics)
-                    heads[s] = Head(batch: batch, position: 0, ended: false)
+                    heads[s] = Head(batch: batch, position: 0, ended: false, worker: w)
                 }
             }
         }
@@ -233,8 +273,9 @@ struct MergedIngest {
             if best < 0 { break }
             var event = heads[best].batch.events[heads[best].position]
             heads[best].position += 1
-            if let key = event.key { event.key = keyMaps[best][Int(key)] }
-            event.endpoint = endpointMaps[best][Int(event.endpoint)]
+            let w = heads[best].worker
+            if let key = event.key { event.key = keyMaps[best][w][Int(key)] }
+            event.endpoint = endpointMaps[best][w][Int(event.endpoint)]
             if event.time < window.released { diagnostics.lateEvents += 1 }
             window.push(event, sequence: sequence)
             sequence += 1
