@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -38,6 +39,7 @@ let package = Package(
             dependencies: [
                 "KeywatchCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -65,7 +67,11 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             // GRDB reads the alerts a killed `analyze` left in the state, as a user's SQL client would.
-            dependencies: ["keywatch", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "keywatch", .product(name: "GRDB", package: "GRDB.swift"),
+                // Receiver-side HMAC check of X-Keywatch-Signature, as a user's webhook would do it.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

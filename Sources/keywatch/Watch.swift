@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeywatchCore
+import Logging
 
 /// Set by SIGTERM and SIGINT; the reading loop checks it between batches.
 nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
@@ -233,18 +234,21 @@ struct WatchFormatOptions: ParsableArguments {
     }
 }
 
-/// Structured log lines on standard error: `time level label message key=value…`.
+/// The watch command's logger: swift-log with ``KeyValueLogHandler`` (structured lines on stderr).
 struct Diagnostic {
-    let label: String
+    let logger: Logger
 
-    func info(_ message: String, _ metadata: [String: String] = [:]) { write("info", message, metadata) }
-    func warning(_ message: String, _ metadata: [String: String] = [:]) { write("warning", message, metadata) }
-    func error(_ message: String, _ metadata: [String: String] = [:]) { write("error", message, metadata) }
+    init(label: String) { logger = Logs.logger(label) }
 
-    private func write(_ level: String, _ message: String, _ metadata: [String: String]) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var line = "\(Timestamps.rfc3339(now)) \(level) \(label): \(message)"
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        printError(line)
+    func info(_ message: String, _ metadata: [String: String] = [:]) {
+        logger.info("\(message)", metadata: metadata.mapValues { .string($0) })
+    }
+
+    func warning(_ message: String, _ metadata: [String: String] = [:]) {
+        logger.warning("\(message)", metadata: metadata.mapValues { .string($0) })
+    }
+
+    func error(_ message: String, _ metadata: [String: String] = [:]) {
+        logger.error("\(message)", metadata: metadata.mapValues { .string($0) })
     }
 }
