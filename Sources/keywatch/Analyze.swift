@@ -23,6 +23,11 @@ struct GeoOptions: ParsableArguments {
     var networks: String?
 
     func resolver() throws -> GeoResolver {
+        try Self.resolver(databases: databases, networks: networks)
+    }
+
+    /// Opens the given databases (the installed ones when none) and networks file.
+    static func resolver(databases: [String], networks: String?) throws -> GeoResolver {
         let paths = databases.isEmpty ? GeoResolver.defaultDatabasePaths() : databases
         do {
             return try GeoResolver(databases: paths, networksFile: networks)
@@ -34,27 +39,29 @@ struct GeoOptions: ParsableArguments {
 
 /// Detection thresholds users commonly change.
 struct DetectionOptions: ParsableArguments {
-    @Option(name: .customLong("learning-days"), help: "History a key needs before alerts about it fire.")
-    var learningDays: Double = 7
+    @Option(name: .customLong("learning-days"), help: "History a key needs before alerts about it fire (default 7).")
+    var learningDays: Double?
 
-    @Option(name: .customLong("dormancy-days"), help: "Silence after which a returning key raises dormant_key.")
-    var dormancyDays: Double = 7
+    @Option(name: .customLong("dormancy-days"), help: "Silence after which a returning key raises dormant_key (default 7).")
+    var dormancyDays: Double?
 
-    @Option(name: .customLong("forget-days"), help: "Values unseen this long are forgotten.")
-    var forgetDays: Double = 30
+    @Option(name: .customLong("forget-days"), help: "Values unseen this long are forgotten (default 30).")
+    var forgetDays: Double?
 
     func validate() throws {
-        for (name, value) in [("learning-days", learningDays), ("dormancy-days", dormancyDays), ("forget-days", forgetDays)]
-        where !(value > 0 && value < 3650) {
-            throw ValidationError("--\(name) must be a number of days between 0 and 3650")
+        for (name, value) in [("learning-days", learningDays), ("dormancy-days", dormancyDays), ("forget-days", forgetDays)] {
+            if let value, !(value > 0 && value < 3650) {
+                throw ValidationError("--\(name) must be a number of days between 0 and 3650")
+            }
         }
     }
 
-    func settings(learnOnly: Bool) -> DetectionSettings {
+    /// The settings, with flags first, then `fallback` (a config file's values), then the defaults.
+    func settings(learnOnly: Bool, fallback: WatchConfig.Thresholds? = nil) -> DetectionSettings {
         var settings = DetectionSettings()
-        settings.learningPeriodMillis = Int64(learningDays * 86_400_000)
-        settings.dormancyMillis = Int64(dormancyDays * 86_400_000)
-        settings.forgetAfterMillis = Int64(forgetDays * 86_400_000)
+        if let days = learningDays ?? fallback?.learningDays { settings.learningPeriodMillis = Int64(days * 86_400_000) }
+        if let days = dormancyDays ?? fallback?.dormancyDays { settings.dormancyMillis = Int64(days * 86_400_000) }
+        if let days = forgetDays ?? fallback?.forgetDays { settings.forgetAfterMillis = Int64(days * 86_400_000) }
         settings.learnOnly = learnOnly
         return settings
     }

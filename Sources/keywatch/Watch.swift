@@ -20,8 +20,11 @@ struct Watch: ParsableCommand {
             """
     )
 
-    @Argument(help: "Files or globs to follow.")
+    @Argument(help: "Files or globs to follow (or `sources` in --config).")
     var paths: [String] = []
+
+    @Option(help: "A YAML file with sources, formats, geo, webhooks and thresholds; flags override it.")
+    var config: String?
 
     @OptionGroup var format: WatchFormatOptions
     @OptionGroup var stateOptions: StateOptions
@@ -53,7 +56,9 @@ struct Watch: ParsableCommand {
     var output: String = "jsonl"
 
     func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one file or glob to follow") }
+        if paths.isEmpty && config == nil {
+            throw ValidationError("give at least one file or glob to follow, or a --config file with sources")
+        }
         guard ["json", "slack"].contains(webhookFormat) else {
             throw ValidationError("--webhook-format must be json or slack")
         }
@@ -65,23 +70,38 @@ struct Watch: ParsableCommand {
 
     func run() throws {
         let log = Diagnostic(label: "keywatch.watch")
-        let configuration = try format.configuration()
+        let file = try config.map { try WatchConfig.load($0) }
+        let paths = self.paths.isEmpty ? file?.sources ?? [] : self.paths
+        guard !paths.isEmpty else { throw ValidationError("--config \(config ?? ""): no sources to follow") }
+        let configuration = try format.configuration(fallback: file)
+        let stateDirectory = stateOptions.state ?? file?.state ?? stateOptions.directory
         let store: StateStore
         let fingerprinter: KeyFingerprinter
-        var engine = DetectionEngine(settings: detection.settings(learnOnly: false), geo: try geo.resolver())
+        let resolver = try GeoOptions.resolver(
+            databases: geo.databases.isEmpty ? file?.geoip ?? [] : geo.databases, networks: geo.networks ?? file?.networks)
+        var engine = DetectionEngine(settings: detection.settings(learnOnly: false, fallback: file?.thresholds), geo: resolver)
         var eventsTotal: Int64
         let positions: [TailPosition]
         var endpoints: [WebhookEndpoint] = []
         let fileSink: JSONLinesFileSink?
+        let alertsFile = self.alertsFile ?? file?.alertsFile
+        let listen = self.listen ?? file?.listen
+        // Webhooks from the flags replace the file's list; each file entry may carry its own format and secret.
+        let hooks: [(url: String, format: String, secretFile: String?)] =
+            webhooks.isEmpty
+            ? (file?.webhooks ?? []).map { ($0.url, $0.format ?? webhookFormat, $0.secretFile ?? webhookSecretFile) }
+            : webhooks.map { ($0, webhookFormat, webhookSecretFile) }
         do {
-            store = try StateStore(directory: stateOptions.directory)
+            store = try StateStore(directory: stateDirectory)
             fingerprinter = try KeyFingerprinter(store: store)
             eventsTotal = try engine.load(from: store)
             positions = try store.loadPositions()
-            let secret = try webhookSecretFile.map { path throws(SinkError) in try WebhookEndpoint.secret(fromFile: path) }
-            for url in webhooks {
-                endpoints.append(
-                    try WebhookEndpoint(url: url, format: WebhookEndpoint.Format(rawValue: webhookFormat) ?? .json, secret: secret))
+            for hook in hooks {
+                guard let format = WebhookEndpoint.Format(rawValue: hook.format) else {
+                    throw ValidationError("webhook \(hook.url): format must be json or slack")
+                }
+                let secret = try hook.secretFile.map { path throws(SinkError) in try WebhookEndpoint.secret(fromFile: path) }
+                endpoints.append(try WebhookEndpoint(url: hook.url, format: format, secret: secret))
             }
             try WebhookEndpoint.checkDistinct(endpoints)
             fileSink = try alertsFile.map { path throws(SinkError) in try JSONLinesFileSink(path: path) }
@@ -138,7 +158,7 @@ struct Watch: ParsableCommand {
         var eventsSinceCheckpoint = 0
         var lastCheckpoint = Date()
         var lastRate = (time: Date(), events: 0)
-        log.info("watching", ["paths": "\(paths.joined(separator: " "))", "state": stateOptions.directory, "keys": "\(live.engine.keys.count)"])
+        log.info("watching", ["paths": "\(paths.joined(separator: " "))", "state": stateDirectory, "keys": "\(live.engine.keys.count)"])
 
         func checkpoint() throws {
             let snapshot = live.snapshot(alerts: pending, events: eventsSinceCheckpoint)
@@ -227,10 +247,10 @@ struct WatchFormatOptions: ParsableArguments {
     @Option(name: .customLong("trusted-proxy"), help: "A proxy network (CIDR) whose X-Forwarded-For is believed; repeat.")
     var trustedProxies: [String] = []
 
-    func configuration() throws -> IngestConfiguration {
+    func configuration(fallback: WatchConfig? = nil) throws -> IngestConfiguration {
         try InputOptions.makeConfiguration(
-            format: format, logFormat: logFormat, fields: fields, keyField: keyField, trustedProxies: trustedProxies,
-            endpointTemplates: [], maxLine: 64 << 10, inflate: .zlib)
+            format: format ?? fallback?.format, logFormat: logFormat ?? fallback?.logFormat, fields: fields,
+            keyField: keyField, trustedProxies: trustedProxies, endpointTemplates: [], maxLine: 64 << 10, inflate: .zlib)
     }
 }
 
