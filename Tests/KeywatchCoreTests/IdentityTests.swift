@@ -16,6 +16,20 @@ import Testing
         #expect(a.keyID(for: "c1", source: .consumer) != a.keyID(for: "c1", source: .header))
     }
 
+    /// Known answers (HMAC-SHA256 computed independently), so reusing the keyed state changes no id.
+    @Test func keyIDsAreTheHMACOfTheKey() {
+        // Ids are computed outside #expect, so a failure prints ids and never the (fake) key.
+        let f = Fixtures.fingerprinter
+        let key = Self.hintCases[0].0
+        let first = f.keyID(for: key)
+        let consumer = f.keyID(for: "c1", source: .consumer)
+        // The shared keyed state is copied, never consumed: the same key gives the same id again.
+        let again = f.keyID(for: key)
+        #expect(first == "k_1f4d8792b773ea8e3b55c909")
+        #expect(consumer == "k_adb3e80d90d45c080f2f645c")
+        #expect(again == first)
+    }
+
     /// Keys and their hints. Tests take an index, not the key, so no key (even a fake one) is
     /// printed in the test log as an argument.
     static let hintCases = [
