@@ -30,6 +30,26 @@ import Testing
         #expect(again == first)
     }
 
+    /// The dotted-quad fast path reads exactly what the general IPv4 parser reads.
+    @Test func dottedQuadAgreesWithTheGeneralParser() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789..25 ,:a".utf8)
+        var samples = [
+            "1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "1234.1.1.1",
+        ]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 1...17, using: &generator)
+            samples.append(
+                String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+            )
+        }
+        for sample in samples {
+            withBytes(sample) { v in
+                #expect(EventNormalizer.dottedQuad(v) == IPAddress.parseIPv4(v), "\(sample)")
+            }
+        }
+    }
+
     /// Keys and their hints. Tests take an index, not the key, so no key (even a fake one) is
     /// printed in the test log as an argument.
     static let hintCases = [
