@@ -39,7 +39,7 @@ public struct EndpointTemplater: Sendable {
         }
         @inline(__always) func put(_ v: ByteView) {
             if let base = v.base, v.count > 0 {
-                (out + length).update(from: base, count: v.count)
+                EndpointTemplater.copy(base, to: out + length, count: v.count)
                 length += v.count
             }
         }
@@ -121,6 +121,29 @@ public struct EndpointTemplater: Sendable {
             k += 1
         }
         return false
+    }
+
+    /// Copies `count` bytes; segments are short, so up to 16 bytes move as two overlapping words
+    /// (never touching a byte outside either range) instead of through a call to `memmove`.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        if count >= 8 && count <= 16 {
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 && count < 8 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        } else if count < 4 {
+            for k in 0..<count { target[k] = source[k] }
+        } else {
+            target.update(from: source, count: count)
+        }
     }
 
     /// The placeholder for a segment, and from where to keep the segment's own text (its extension).
