@@ -46,6 +46,38 @@ import Testing
         #expect(template("/v1/users/jane/profile", patterns: patterns) == "/v1/users/jane/profile")
     }
 
+    /// The one-pass segment loop templates every segment as the reference rules do: a segment without
+    /// digits, `@`, `%` or a `_`/`-` at offset 2–6 kept (up to 64 bytes), otherwise
+    /// ``EndpointTemplater/placeholder(for:)``.
+    @Test func oneSegmentPassAgreesWithTheReferenceRules() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789abcdefxyzABFX@%.-_=+~!:".utf8) + [0xC3, 0xA9]
+        for round in 0..<20_000 {
+            let length =
+                round % 500 == 0
+                ? Int.random(in: 250...300, using: &generator) : Int.random(in: 1...40, using: &generator)
+            let segment = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            let expected: [UInt8] = segment.withUnsafeBufferPointer { buffer in
+                let s = ByteView(base: buffer.baseAddress, count: buffer.count)
+                let interesting =
+                    segment.contains { $0 &- 0x30 <= 9 || $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "%") }
+                    || segment.indices.contains { k in
+                        (2...6).contains(k) && (segment[k] == UInt8(ascii: "_") || segment[k] == UInt8(ascii: "-"))
+                    }
+                let placeholder: (text: StaticString?, keepFrom: Int) =
+                    interesting ? EndpointTemplater.placeholder(for: s) : (nil, 0)
+                guard let text = placeholder.text else { return [UInt8(ascii: "/")] + Array(segment.prefix(64)) }
+                return [UInt8(ascii: "/")] + text.withUTF8Buffer { Array($0) } + Array(segment[placeholder.keepFrom...])
+            }
+            let templater = EndpointTemplater()
+            var out: [UInt8] = []
+            ([UInt8(ascii: "/")] + segment).withUnsafeBufferPointer {
+                templater.template(of: ByteView(base: $0.baseAddress, count: $0.count), into: &out)
+            }
+            #expect(out == expected, "\(String(decoding: segment, as: UTF8.self))")
+        }
+    }
+
     @Test func veryLongPathsAreBounded() {
         let long = "/" + (0..<200).map { "seg\($0 % 3 == 0 ? "a" : "b")" }.joined(separator: "/")
         #expect(template(long).utf8.count <= EndpointTemplater.maxLength + 70)
@@ -55,7 +87,8 @@ import Testing
 
 @Suite struct EndpointQueryEdgeTests {
     @Test(arguments: [
-        ("/v1/?q=1", "/v1"), ("/?x=1", "/"), ("/v1/orders/7#frag", "/v1/orders/{id}"), ("/v1/orders?id=7/8", "/v1/orders"),
+        ("/v1/?q=1", "/v1"), ("/?x=1", "/"), ("/v1/orders/7#frag", "/v1/orders/{id}"),
+        ("/v1/orders?id=7/8", "/v1/orders"),
     ])
     func queryAndFragmentEndThePath(path: String, expected: String) {
         let templater = EndpointTemplater()

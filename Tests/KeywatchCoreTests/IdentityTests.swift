@@ -16,6 +16,40 @@ import Testing
         #expect(a.keyID(for: "c1", source: .consumer) != a.keyID(for: "c1", source: .header))
     }
 
+    /// Known answers (HMAC-SHA256 computed independently), so reusing the keyed state changes no id.
+    @Test func keyIDsAreTheHMACOfTheKey() {
+        // Ids are computed outside #expect, so a failure prints ids and never the (fake) key.
+        let f = Fixtures.fingerprinter
+        let key = Self.hintCases[0].0
+        let first = f.keyID(for: key)
+        let consumer = f.keyID(for: "c1", source: .consumer)
+        // The shared keyed state is copied, never consumed: the same key gives the same id again.
+        let again = f.keyID(for: key)
+        #expect(first == "k_1f4d8792b773ea8e3b55c909")
+        #expect(consumer == "k_adb3e80d90d45c080f2f645c")
+        #expect(again == first)
+    }
+
+    /// The dotted-quad fast path reads exactly what the general IPv4 parser reads.
+    @Test func dottedQuadAgreesWithTheGeneralParser() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789..25 ,:a".utf8)
+        var samples = [
+            "1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1..2.3", "1234.1.1.1",
+        ]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 1...17, using: &generator)
+            samples.append(
+                String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+            )
+        }
+        for sample in samples {
+            withBytes(sample) { v in
+                #expect(EventNormalizer.dottedQuad(v) == IPAddress.parseIPv4(v), "\(sample)")
+            }
+        }
+    }
+
     /// Keys and their hints. Tests take an index, not the key, so no key (even a fake one) is
     /// printed in the test log as an argument.
     static let hintCases = [

@@ -61,6 +61,33 @@ import Testing
         #expect(records.filter { ($0.bytes ?? -1) >= 2000 }.count == 100)
     }
 
+    /// The vector check of a whole chunk agrees with a byte-by-byte look for NUL and non-ASCII bytes.
+    @Test func cleanChunkCheckFindsEveryBadByte() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<300 {
+            for bad: UInt8? in [nil, 0x00, 0x7F, 0x80, 0x81, 0xFF] {
+                var bytes = (0..<length).map { _ in UInt8.random(in: 1...0x7F, using: &generator) }
+                if let bad, length > 0 { bytes[Int.random(in: 0..<length, using: &generator)] = bad }
+                let expected = !bytes.contains { $0 == 0 || $0 >= 0x80 }
+                bytes.withUnsafeBytes { #expect(LineCheck.isCleanASCII($0) == expected, "length \(length)") }
+            }
+        }
+    }
+
+    /// A hash's last partial word is the same whether it is read byte by byte or shifted out of a word.
+    @Test func hashTailWordMatchesTheByteLoop() {
+        let bytes: [UInt8] = (0..<40).map { UInt8($0 * 37 & 0xFF) }
+        bytes.withUnsafeBytes { raw in
+            for count in 1...40 {
+                for from in max(0, count - 7)..<count {
+                    var expected: UInt64 = 0
+                    for k in from..<count { expected |= UInt64(raw[k]) << UInt64(8 * (k - from)) }
+                    #expect(FastHash.tailWord(raw.baseAddress!, from: from, count: count) == expected)
+                }
+            }
+        }
+    }
+
     @Test func binaryJunkLongLinesAndInvalidUTF8() throws {
         var data = Data(Self.line(1).utf8) + Data("\n".utf8)
         data += Data([0x00, 0x01, 0xFF, 0x00, 0x41, 0x0A])  // binary junk with NULs

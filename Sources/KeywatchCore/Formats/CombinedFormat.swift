@@ -10,12 +10,9 @@ enum TextScan {
     /// skipping backslash escapes (`\"`, `\\`). `nil` if the line ends first.
     @inline(__always)
     static func closingQuote(_ line: ByteView, after open: Int) -> Int? {
-        guard let base = line.base else { return nil }
         var i = open + 1
-        let n = line.count
-        while i < n {
-            guard let hit = memchr(base + i, 0x22, n - i) else { return nil }
-            let q = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+        while true {
+            guard let q = index(of: 0x22, in: line, from: i) else { return nil }
             // Escaped when preceded by an odd number of backslashes.
             var backslashes = 0
             var k = q - 1
@@ -26,7 +23,20 @@ enum TextScan {
             if backslashes & 1 == 0 { return q }
             i = q + 1
         }
-        return nil
+    }
+
+    /// Index of the first `byte` at or after `from`, or `nil`: `memchr`, after a look at the first
+    /// two bytes, where short fields (`-`, a one-digit count) end.
+    @inline(__always)
+    static func index(of byte: UInt8, in line: ByteView, from: Int) -> Int? {
+        guard let base = line.base else { return nil }
+        let n = line.count
+        if from + 2 <= n {
+            if base[from] == byte { return from }
+            if base[from + 1] == byte { return from + 1 }
+        }
+        guard from < n, let hit = memchr(base + from, Int32(byte), n - from) else { return nil }
+        return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
     }
 
     /// Index of the next space at or after `from`, or the line's end.

@@ -80,6 +80,16 @@ public struct RecordBuffer {
         count += 1
     }
 
+    /// Appends a cleared record and lets `body` fill it in place; the record is kept only when
+    /// `body` returns ``ParseOutcome/records(_:)``. Saves building the record aside and copying it in.
+    @inline(__always)
+    mutating func fillNew(_ body: (inout RawFields) -> ParseOutcome) -> ParseOutcome {
+        let index = appendNew()
+        let outcome = storage.withUnsafeMutableBufferPointer { body(&$0[index]) }
+        if case .records = outcome {} else { count -= 1 }
+        return outcome
+    }
+
     /// Drops the last record, for a format that started one and then found the line bad.
     public mutating func removeLast() {
         if count > 0 { count -= 1 }

@@ -220,8 +220,14 @@ public struct NginxFormat: LogFormat {
     }
 
     public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
+        if line.count == 0 { return .ignored }
+        return records.fillNew { fill(&$0, from: line) }
+    }
+
+    /// Reads `line` into `f`, a cleared record; returns `.records(1)` or why the line was rejected.
+    @inline(__always)
+    private mutating func fill(_ f: inout RawFields, from line: ByteView) -> ParseOutcome {
         let n = line.count
-        if n == 0 { return .ignored }
         var pos = 0
         if !leading.isEmpty {
             let matched = leading.withUnsafeBufferPointer {
@@ -230,7 +236,6 @@ public struct NginxFormat: LogFormat {
             guard matched else { return .rejected(.malformed) }
             pos = leading.count
         }
-        var f = RawFields()
         var upstream = ByteView.empty
         var bytesSent = ByteView.empty
         var timeValue: Int64?
@@ -311,7 +316,6 @@ public struct NginxFormat: LogFormat {
             }
             f.latencyMillis = upstream.slice(0, end).doubleValue.map { $0 * 1000 }
         }
-        records.append(f)
         return .records(1)
     }
 
@@ -364,12 +368,9 @@ public struct NginxFormat: LogFormat {
     private func find(_ literal: ByteView, in line: ByteView, from: Int) -> Int? {
         let first = literal[0]
         var i = from
-        let n = line.count
-        guard let base = line.base else { return nil }
-        while i < n {
-            guard let hit = memchr(base + i, Int32(first), n - i) else { return nil }
-            let at = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
-            if matchLiteral(literal, in: line, at: at) { return at }
+        while let at = TextScan.index(of: first, in: line, from: i) {
+            // A one-byte literal matches where its byte is found.
+            if literal.count == 1 || matchLiteral(literal, in: line, at: at) { return at }
             i = at + 1
         }
         return nil

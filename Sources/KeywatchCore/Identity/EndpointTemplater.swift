@@ -11,6 +11,7 @@ public struct EndpointTemplater: Sendable {
     /// Longest template kept, in bytes; longer paths are cut at a segment boundary and end in `/…`.
     public static let maxLength = 200
     private let patterns: [EndpointPattern]
+    private let lanes = SegmentCounts.lanes
 
     /// Creates a templater that tries `patterns` before the built-in rules.
     public init(patterns: [EndpointPattern] = []) {
@@ -38,7 +39,7 @@ public struct EndpointTemplater: Sendable {
         }
         @inline(__always) func put(_ v: ByteView) {
             if let base = v.base, v.count > 0 {
-                (out + length).update(from: base, count: v.count)
+                EndpointTemplater.copy(base, to: out + length, count: v.count)
                 length += v.count
             }
         }
@@ -57,23 +58,21 @@ public struct EndpointTemplater: Sendable {
         }
         var i = 0
         let n = path.count
+        let lanes = UnsafePointer(self.lanes.base)
         while i < n {
             while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
             if i >= n { break }
-            // Find the segment's end, noting the bytes that any placeholder needs: a digit, '@' or '%'.
+            // One pass finds the segment's end and counts its byte classes (one 8-bit lane per class).
             var j = i
-            var interesting = false
+            var packed: UInt64 = 0
             var last = false
             while j < n {
-                let c = path[j]
-                if c == UInt8(ascii: "/") { break }
-                if c == UInt8(ascii: "?") || c == UInt8(ascii: "#") {
-                    last = true
+                let lane = lanes[Int(path[j])]
+                if lane == SegmentCounts.stop {
+                    last = path[j] != UInt8(ascii: "/")
                     break
                 }
-                if c &- 0x30 <= 9 || c == UInt8(ascii: "@") || c == UInt8(ascii: "%") { interesting = true }
-                // A short prefix and '_' or '-' may start a vendor-style id ("exp_zobVdtmIPV").
-                if (c == UInt8(ascii: "_") || c == UInt8(ascii: "-")) && j - i >= 2 && j - i <= 6 { interesting = true }
+                packed &+= lane
                 j += 1
             }
             if j == i { break }  // "/v1/?q=…": nothing after the last slash but the query.
@@ -86,9 +85,19 @@ public struct EndpointTemplater: Sendable {
             }
             put(UInt8(ascii: "/"))
             let segment = path.slice(i, j)
+            // A lane can overflow past 255 bytes: count long segments again, exactly.
+            let counts = j - i <= 255 ? SegmentCounts(packed: packed) : SegmentCounts(segment)
             // Words without digits, '@', '%' or a short prefix ("orders", "v", "search") are never identifiers.
-            let placeholder: (text: StaticString?, keepFrom: Int) =
-                interesting ? EndpointTemplater.placeholder(for: segment) : (nil, 0)
+            let placeholder: (text: StaticString?, keepFrom: Int)
+            if counts.digits + counts.at + counts.percent == 0 && !EndpointTemplater.hasShortPrefix(segment) {
+                placeholder = (nil, 0)
+            } else if counts.digits == segment.count {
+                placeholder = ("{id}", segment.count)  // classify's first rule, the common case
+            } else if counts.dots == 0 {
+                placeholder = (EndpointTemplater.classify(segment, counts), segment.count)
+            } else {
+                placeholder = EndpointTemplater.placeholder(for: segment)
+            }
             if let text = placeholder.text {
                 text.withUTF8Buffer { put(ByteView(base: $0.baseAddress, count: $0.count)) }
                 put(segment.slice(placeholder.keepFrom, segment.count))
@@ -99,6 +108,42 @@ public struct EndpointTemplater: Sendable {
         }
         if length == 0 { put(UInt8(ascii: "/")) }
         return length
+    }
+
+    /// Whether a '_' or '-' sits at offset 2–6 of a segment: a short prefix that may start a
+    /// vendor-style id ("exp_zobVdtmIPV"), so the segment is worth classifying without any digit.
+    @inline(__always)
+    static func hasShortPrefix(_ s: ByteView) -> Bool {
+        var k = 2
+        let end = min(7, s.count)
+        while k < end {
+            if s[k] == UInt8(ascii: "_") || s[k] == UInt8(ascii: "-") { return true }
+            k += 1
+        }
+        return false
+    }
+
+    /// Copies `count` bytes; segments are short, so up to 16 bytes move as two overlapping words
+    /// (never touching a byte outside either range) instead of through a call to `memmove`.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, count: Int) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        if count >= 8 && count <= 16 {
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 && count < 8 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        } else if count < 4 {
+            for k in 0..<count { target[k] = source[k] }
+        } else {
+            target.update(from: source, count: count)
+        }
     }
 
     /// The placeholder for a segment, and from where to keep the segment's own text (its extension).
@@ -138,34 +183,22 @@ public struct EndpointTemplater: Sendable {
 
     /// The placeholder for a segment that looks like an identifier, or `nil` to keep it literally.
     static func classify(_ s: ByteView) -> StaticString? {
+        classify(s, SegmentCounts(s))
+    }
+
+    /// ``classify(_:)`` with the segment's byte classes already counted.
+    @inline(__always)
+    static func classify(_ s: ByteView, _ counts: SegmentCounts) -> StaticString? {
         let n = s.count
         if n == 0 { return nil }
-        var digits = 0
-        var letters = 0
-        var hexLetters = 0
-        var at = 0
-        var percent = 0
-        var dots = 0
-        var dashes = 0
-        var other = 0
-        for k in 0..<n {
-            let c = s[k]
-            if c &- 0x30 <= 9 {
-                digits += 1
-            } else if lowercaseASCII(c) &- 0x61 < 26 {
-                letters += 1
-                if lowercaseASCII(c) &- 0x61 < 6 { hexLetters += 1 }
-            } else {
-                switch c {
-                case UInt8(ascii: "@"): at += 1
-                case UInt8(ascii: "%"): percent += 1
-                case UInt8(ascii: "."): dots += 1
-                case UInt8(ascii: "-"): dashes += 1
-                case UInt8(ascii: "_"), UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "~"): break
-                default: other += 1
-                }
-            }
-        }
+        let digits = counts.digits
+        let letters = counts.letters
+        let hexLetters = counts.hexLetters
+        let at = counts.at
+        let percent = counts.percent
+        let dots = counts.dots
+        let dashes = counts.dashes
+        let other = counts.other
         if digits == n { return "{id}" }
         // Dimensions such as "200x200" are part of the route, not an identifier.
         if other == 0 && letters == 1 && dots == 0 && dashes == 0, let x = s.firstIndex(of: UInt8(ascii: "x")),
@@ -213,6 +246,89 @@ public struct EndpointTemplater: Sendable {
             previousUpper = upper
         }
         return digits >= 1 || changes >= 3
+    }
+}
+
+/// How many bytes of each class a path segment holds, which is all ``EndpointTemplater/classify(_:_:)`` needs
+/// besides a few positions.
+struct SegmentCounts {
+    var digits = 0
+    /// ASCII letters, `a`–`f` included.
+    var letters = 0
+    /// `a`–`f` and `A`–`F`.
+    var hexLetters = 0
+    var at = 0
+    var percent = 0
+    var dots = 0
+    var dashes = 0
+    /// Anything but letters, digits and `@ % . - _ = + ~`.
+    var other = 0
+
+    /// The lane table's entry for the bytes that end a segment: `/`, `?` and `#`.
+    static let stop = UInt64.max
+
+    /// Counts `s` byte by byte.
+    init(_ s: ByteView) {
+        for k in 0..<s.count {
+            let c = s[k]
+            if c &- 0x30 <= 9 {
+                digits += 1
+            } else if lowercaseASCII(c) &- 0x61 < 26 {
+                letters += 1
+                if lowercaseASCII(c) &- 0x61 < 6 { hexLetters += 1 }
+            } else {
+                switch c {
+                case UInt8(ascii: "@"): at += 1
+                case UInt8(ascii: "%"): percent += 1
+                case UInt8(ascii: "."): dots += 1
+                case UInt8(ascii: "-"): dashes += 1
+                case UInt8(ascii: "_"), UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "~"): break
+                default: other += 1
+                }
+            }
+        }
+    }
+
+    /// Unpacks counts summed from ``lanes`` entries (each at most 255).
+    @inline(__always)
+    init(packed p: UInt64) {
+        digits = Int(p & 0xFF)
+        letters = Int((p >> 8) & 0xFF)
+        hexLetters = Int((p >> 16) & 0xFF)
+        at = Int((p >> 24) & 0xFF)
+        percent = Int((p >> 32) & 0xFF)
+        dots = Int((p >> 40) & 0xFF)
+        dashes = Int((p >> 48) & 0xFF)
+        other = Int(p >> 56)
+    }
+
+    /// For each byte, one in the lane of its class (digits in bits 0–7, letters 8–15, hex letters
+    /// 16–23, `@`, `%`, `.`, `-`, other 56–63), or ``stop``; summing entries counts a segment.
+    static let lanes = LaneTable()
+
+    /// The 256 lane entries, in memory that lives as long as the process.
+    ///
+    /// Safety (`@unchecked Sendable`): filled in `init` and only read afterwards, so sharing it is safe.
+    final class LaneTable: @unchecked Sendable {
+        let base: UnsafeMutablePointer<UInt64>
+
+        init() {
+            base = .allocate(capacity: 256)
+            var one: UInt8 = 0
+            for byte in 0..<256 {
+                one = UInt8(byte)
+                if one == UInt8(ascii: "/") || one == UInt8(ascii: "?") || one == UInt8(ascii: "#") {
+                    base[byte] = SegmentCounts.stop
+                    continue
+                }
+                let c = withUnsafePointer(to: &one) { SegmentCounts(ByteView(base: $0, count: 1)) }
+                base[byte] =
+                    UInt64(c.digits) | UInt64(c.letters) << 8 | UInt64(c.hexLetters) << 16 | UInt64(c.at) << 24
+                    | UInt64(c.percent) << 32 | UInt64(c.dots) << 40 | UInt64(c.dashes) << 48 | UInt64(c.other) << 56
+            }
+        }
+
+        deinit { base.deallocate() }
     }
 }
 

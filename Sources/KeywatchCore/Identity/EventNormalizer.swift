@@ -70,17 +70,20 @@ public struct EventNormalizer {
     @inline(__always)
     mutating func normalize(_ f: inout RawFields, source: SourceRef) -> AccessEvent? {
         guard let time = f.timeMillis else { return nil }
-        var query = f.query
-        if query.isEmpty, let q = f.target.firstIndex(of: UInt8(ascii: "?")) {
-            query = f.target.slice(q + 1, f.target.count)
-        }
         if f.keySource < .bearer, !f.authorization.isEmpty {
             let auth = f.authorization.trimmed()
             if auth.count > 7 && auth.hasPrefixIgnoringCase("bearer ") {
                 f.offerKey(auth.slice(7, auth.count).trimmed(), from: .bearer)
             }
         }
-        if f.keySource < .query, !query.isEmpty { offerQueryKey(query, to: &f) }
+        // Only look for the query when a query key could still win: most lines carry a header key.
+        if f.keySource < .query {
+            var query = f.query
+            if query.isEmpty, let q = f.target.firstIndex(of: UInt8(ascii: "?")) {
+                query = f.target.slice(q + 1, f.target.count)
+            }
+            if !query.isEmpty { offerQueryKey(query, to: &f) }
+        }
         var key: KeyHandle?
         if f.keySource != .none { key = keys.handle(for: f.key, source: f.keySource) }
 
@@ -136,9 +139,11 @@ public struct EventNormalizer {
     /// skip trusted proxies; the first untrusted hop is the client. A peer field that itself holds a
     /// list (`203.0.113.9, 10.0.0.1`) is read the same way.
     public func resolveClient(remote: ByteView, forwardedFor: ByteView) -> IPAddress? {
-        // Fast path: a single peer address that is not a trusted proxy.
-        let peerList = remote.firstIndex(of: UInt8(ascii: ",")) != nil
-        if !peerList, let peer = IPAddress(remote) {
+        // Fast path: a single peer address that is not a trusted proxy, most often a bare dotted quad.
+        if let v4 = EventNormalizer.dottedQuad(remote) {
+            let peer = IPAddress(ipv4: v4)
+            if forwardedFor.isMissing || !isTrusted(peer) { return peer }
+        } else if remote.firstIndex(of: UInt8(ascii: ",")) == nil, let peer = IPAddress(remote) {
             if forwardedFor.isMissing || !isTrusted(peer) { return peer }
         }
         var hops: [IPAddress] = []
@@ -157,6 +162,36 @@ public struct EventNormalizer {
         guard !hops.isEmpty else { return nil }
         for hop in hops.reversed() where !isTrusted(hop) { return hop }
         return hops[0]
+    }
+
+    /// A bare dotted quad (`203.0.113.9`, what ``IPAddress/parseIPv4(_:)`` accepts) read octet by octet
+    /// without a per-byte state machine; `nil` for anything else, which the general parser then reads.
+    @inline(__always)
+    static func dottedQuad(_ v: ByteView) -> UInt32? {
+        let n = v.count
+        guard n >= 7 && n <= 15, let p = v.base else { return nil }
+        var i = 0
+        var value: UInt32 = 0
+        for part in 0..<4 {
+            guard i < n, p[i] &- 0x30 <= 9 else { return nil }
+            var octet = UInt32(p[i] &- 0x30)
+            i += 1
+            if i < n, p[i] &- 0x30 <= 9 {
+                octet = octet * 10 + UInt32(p[i] &- 0x30)
+                i += 1
+                if i < n, p[i] &- 0x30 <= 9 {
+                    octet = octet * 10 + UInt32(p[i] &- 0x30)
+                    i += 1
+                }
+            }
+            guard octet <= 255 else { return nil }
+            value = value << 8 | octet
+            if part < 3 {
+                guard i < n, p[i] == UInt8(ascii: ".") else { return nil }
+                i += 1
+            }
+        }
+        return i == n ? value : nil
     }
 
     func isTrusted(_ address: IPAddress) -> Bool {

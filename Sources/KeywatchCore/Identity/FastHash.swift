@@ -24,13 +24,7 @@ public enum FastHash {
             i += 8
         }
         if i < n {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(base[i]) << shift
-                shift += 8
-                i += 1
-            }
+            let tail = tailWord(raw, from: i, count: n)
             h = mix(h ^ tail, 0x8EBC_6AF0_9C88_C6E3)
         }
         return mix(h, 0x5899_65CC_7537_4CC3)
@@ -38,6 +32,24 @@ public enum FastHash {
 }
 
 extension FastHash {
+    /// The bytes `from..<count` (one to seven) as a little-endian word, as a byte-by-byte loop would
+    /// build it; past eight bytes it shifts the view's last word instead of looping.
+    @inlinable @inline(__always)
+    static func tailWord(_ raw: UnsafeRawPointer, from i: Int, count n: Int) -> UInt64 {
+        if n >= 8 {
+            return raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self).littleEndian >> UInt64(8 * (8 - (n - i)))
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        var k = i
+        while k < n {
+            tail |= UInt64(raw.load(fromByteOffset: k, as: UInt8.self)) << shift
+            shift += 8
+            k += 1
+        }
+        return tail
+    }
+
     /// Two independent 64-bit hashes of `v` in one pass, for a 128-bit digest.
     @inlinable
     public static func hash128(_ v: ByteView, seeds: (UInt64, UInt64)) -> (UInt64, UInt64) {
@@ -54,13 +66,7 @@ extension FastHash {
             i += 8
         }
         if i < n {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                tail |= UInt64(base[i]) << shift
-                shift += 8
-                i += 1
-            }
+            let tail = tailWord(raw, from: i, count: n)
             a = mix(a ^ tail, 0x8EBC_6AF0_9C88_C6E3)
             b = mix(b ^ tail, 0xE703_7ED1_A0B4_28DB)
         }

@@ -42,11 +42,20 @@ public enum StateError: Error, Hashable, CustomStringConvertible {
 public struct KeyFingerprinter: Sendable {
     /// The file name of the secret in earlier versions; ``StateStore`` imports such a file and removes it.
     public static let secretFileName = StateStore.legacySecretFileName
-    private let secret: [UInt8]
+    /// HMAC state already keyed with the secret (its inner and outer pads absorbed), copied for each
+    /// new key instead of re-keying: keying costs two of the four SHA-256 blocks of a key id and
+    /// several allocations.
+    ///
+    /// Safety (`nonisolated(unsafe)`): `HMAC` is a value whose hashers keep their state in a
+    /// copy-on-write reference. This stored value is never mutated after `init`; every key id works
+    /// on its own copy, and the first `update` of a copy sees the shared reference as not unique and
+    /// copies the state before writing. Threads therefore only read the shared state (and change its
+    /// reference count atomically), so sharing a fingerprinter across threads is safe.
+    private nonisolated(unsafe) let keyed: HMAC<SHA256>
 
     /// Creates a fingerprinter from secret bytes (tests and tools that manage their own secret).
     public init(secret: [UInt8]) {
-        self.secret = secret
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
     }
 
     /// Loads the installation's secret from the store in `directory`, creating the directory, the store
@@ -74,7 +83,7 @@ public struct KeyFingerprinter: Sendable {
     ///   - source: Where it came from; consumer ids are kept apart from keys.
     /// - Returns: The key id.
     public func keyID(for raw: ByteView, source: KeySource = .header) -> String {
-        var mac = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        var mac = keyed
         if source == .consumer || source == .awsKeyID {
             mac.update(data: Array("\(source)\u{0}".utf8))
         }
@@ -82,15 +91,20 @@ public struct KeyFingerprinter: Sendable {
             mac.update(data: UnsafeRawBufferPointer(start: base, count: raw.count))
         }
         let digest = mac.finalize()
-        // "k_" and the first 12 bytes in hex, built as bytes: String.append(Character) costs ~200 instructions each.
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = [UInt8(ascii: "k"), UInt8(ascii: "_")]
-        text.reserveCapacity(26)
-        for byte in digest.prefix(12) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 15)])
+        // "k_" and the first 12 bytes in hex, written straight into the string's storage.
+        return digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: 26) { text in
+                let hex: StaticString = "0123456789abcdef"
+                let digits = hex.utf8Start
+                text[0] = UInt8(ascii: "k")
+                text[1] = UInt8(ascii: "_")
+                for i in 0..<12 {
+                    text[2 + 2 * i] = digits[Int(bytes[i] >> 4)]
+                    text[3 + 2 * i] = digits[Int(bytes[i] & 15)]
+                }
+                return 26
+            }
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// The key id for a credential given as a string.

@@ -16,16 +16,19 @@ public struct KeyIdentity: Sendable, Hashable {
 /// The cache is keyed by a 128-bit hash of the credential under seeds drawn at random for each
 /// process, so the registry holds no raw credential, not even in memory.
 public struct KeyRegistry: Sendable {
-    private struct Digest: Hashable {
-        var a: UInt64
-        var b: UInt64
+    /// An open-addressing slot: the credential's 128-bit digest and its handle, side by side, so a
+    /// lookup touches one place in memory (one cache miss, not a slot and then a digest array).
+    private struct Slot {
+        var a: UInt64 = 0
+        var b: UInt64 = 0
+        /// The handle, or -1 for an empty slot.
+        var id: Int32 = -1
     }
 
     private let fingerprinter: KeyFingerprinter
     private let seedA: UInt64
     private let seedB: UInt64
-    private var slots: [Int32]
-    private var digests: [Digest] = []
+    private var slots: [Slot]
     private var mask: Int
     /// The identities, indexed by handle.
     public private(set) var identities: [KeyIdentity] = []
@@ -36,7 +39,7 @@ public struct KeyRegistry: Sendable {
         var generator = SystemRandomNumberGenerator()
         seedA = generator.next()
         seedB = generator.next()
-        slots = [Int32](repeating: -1, count: 1024)
+        slots = [Slot](repeating: Slot(), count: 1024)
         mask = 1023
     }
 
@@ -58,12 +61,11 @@ public struct KeyRegistry: Sendable {
         // Consumer ids live in their own namespace, as the fingerprint does.
         let domain: UInt64 = source == .consumer ? 0xC0 : source == .awsKeyID ? 0xA1 : 0
         let (a, b) = FastHash.hash128(raw, seeds: (seedA ^ domain, seedB ^ domain))
-        let digest = Digest(a: a, b: b)
-        var slot = Int(truncatingIfNeeded: digest.a) & mask
+        var slot = Int(truncatingIfNeeded: a) & mask
         while true {
-            let id = slots[slot]
-            if id < 0 { break }
-            if digests[Int(id)] == digest { return id }
+            let entry = slots[slot]
+            if entry.id < 0 { break }
+            if entry.a == a && entry.b == b { return entry.id }
             slot = (slot + 1) & mask
         }
         let id = Int32(identities.count)
@@ -74,15 +76,16 @@ public struct KeyRegistry: Sendable {
                 source: source
             )
         )
-        digests.append(digest)
-        slots[slot] = id
-        if digests.count * 2 > slots.count {
-            slots = [Int32](repeating: -1, count: slots.count * 2)
+        slots[slot] = Slot(a: a, b: b, id: id)
+        // Grow past three quarters full: probes stay short and mostly within one cache line.
+        if identities.count * 4 > slots.count * 3 {
+            let old = slots
+            slots = [Slot](repeating: Slot(), count: old.count * 2)
             mask = slots.count - 1
-            for (index, d) in digests.enumerated() {
-                var s = Int(truncatingIfNeeded: d.a) & mask
-                while slots[s] >= 0 { s = (s + 1) & mask }
-                slots[s] = Int32(index)
+            for entry in old where entry.id >= 0 {
+                var s = Int(truncatingIfNeeded: entry.a) & mask
+                while slots[s].id >= 0 { s = (s + 1) & mask }
+                slots[s] = entry
             }
         }
         return id

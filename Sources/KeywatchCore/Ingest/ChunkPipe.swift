@@ -28,7 +28,9 @@ enum ChunkKind: Sendable {
 /// Safety (`@unchecked Sendable`): a slot is touched only by the side that currently owns it.
 /// The producer owns a slot from `empty.wait()` until `full.signal()`, the consumer from
 /// `full.wait()` until `empty.signal()`; the semaphores order every access, and `writeIndex` /
-/// `readIndex` are each used by one side only.
+/// `readIndex` are each used by one side only. The consumer side may be two threads when their
+/// `next()` calls are serialised (``ChunkDispenser`` holds a lock around them) and one thread
+/// releases, in order: `next()` touches only `takeIndex` and `release()` only `readIndex`.
 final class ChunkPipe: @unchecked Sendable {
     struct Slot {
         var buffer: UnsafeMutableRawBufferPointer

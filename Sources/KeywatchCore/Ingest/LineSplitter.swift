@@ -116,27 +116,27 @@ enum LineCheck {
     }
 
     /// Whether a whole chunk is ASCII without NUL bytes, so no line in it needs checking.
-    /// Reads 32 bytes per step as four 64-bit words.
+    ///
+    /// Reads 64 bytes per step as four 16-byte vectors. A byte `b` is bad exactly when `b | (b &- 1)`
+    /// has its high bit set: `b >= 0x80` sets it, `b == 0` wraps to `0xFF`, and 1…0x7F leave it clear.
     static func isCleanASCII(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard let raw = chunk.baseAddress else { return true }
         let n = chunk.count
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
+        let one = SIMD16<UInt8>(repeating: 1)
         var i = 0
-        var high: UInt64 = 0
-        var zero: UInt64 = 0
-        while i + 32 <= n {
-            let a = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let b = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
-            let c = raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
-            let d = raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
-            high |= a | b | c | d
-            // A byte is zero where (w - 1) borrows into its high bit and the byte's own high bit was clear.
-            zero |= ((a &- ones) & ~a) | ((b &- ones) & ~b) | ((c &- ones) & ~c) | ((d &- ones) & ~d)
-            i += 32
+        var bad0 = SIMD16<UInt8>()
+        var bad1 = SIMD16<UInt8>()
+        while i + 64 <= n {
+            let a = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let b = raw.loadUnaligned(fromByteOffset: i + 16, as: SIMD16<UInt8>.self)
+            let c = raw.loadUnaligned(fromByteOffset: i + 32, as: SIMD16<UInt8>.self)
+            let d = raw.loadUnaligned(fromByteOffset: i + 48, as: SIMD16<UInt8>.self)
+            bad0 |= (a | (a &- one)) | (b | (b &- one))
+            bad1 |= (c | (c &- one)) | (d | (d &- one))
+            i += 64
         }
-        if (high & highs) != 0 { return false }
-        if (zero & highs) != 0 { return false }
+        let bad = bad0 | bad1
+        if (bad & SIMD16<UInt8>(repeating: 0x80)) != SIMD16<UInt8>() { return false }
         while i < n {
             let byte = raw.load(fromByteOffset: i, as: UInt8.self)
             if byte == 0 || byte >= 0x80 { return false }

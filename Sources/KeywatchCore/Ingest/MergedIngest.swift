@@ -159,13 +159,18 @@ final class StreamReader: @unchecked Sendable {
         var lineBase: Int64 = 0
         var chunk = (bytes: first, kind: ChunkKind.data)
         var held: UnsafeRawBufferPointer?
+        // The helper's result crosses threads through this box; submit/wait order the accesses.
+        let helperResult = ResultBox()
         while true {
             if case .data = chunk.kind, chunk.bytes.count > 0, let helper {
                 if let firstOfPair = held {
                     // Two chunks in hand: the helper takes the second while this thread parses the first.
-                    helper.submit(chunk.bytes, name: name, index: index)
+                    let second = chunk.bytes
+                    let box = helperResult
+                    helper.submit { box.value = helper.parse(second, name: name, index: index) }
                     deliver(worker.parse(firstOfPair, name: name, index: index), worker: 0, lineBase: &lineBase)
-                    deliver(helper.wait(), worker: 1, lineBase: &lineBase)
+                    helper.wait()
+                    deliver(box.value, worker: 1, lineBase: &lineBase)
                     pipe.release()
                     pipe.release()
                     held = nil
@@ -362,4 +367,10 @@ extension Diagnostics {
         }
         return false
     }
+}
+
+/// Carries a helper worker's result back to the stream thread (accesses ordered by submit/wait).
+private final class ResultBox: @unchecked Sendable {
+    // Safety: written on the helper thread between `submit` and `wait`, read after `wait`.
+    var value = ChunkResult()
 }

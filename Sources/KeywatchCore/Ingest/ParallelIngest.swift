@@ -50,20 +50,25 @@ private struct EventCollector: EventSink {
 /// Parses chunks with its own normaliser (its own key and endpoint tables), so two workers never share state.
 ///
 /// Safety (`@unchecked Sendable`): a worker is used by one thread at a time. The background worker
-/// is driven by `submit`/`wait`, whose semaphores order every access between the two threads.
+/// is driven by `submit`/`wait`, whose semaphores order every access between the two threads; in
+/// between, only the background thread touches it.
 final class ChunkWorker: @unchecked Sendable {
     var engine: IngestEngine
     var format: AnyFormat = .combined(CombinedFormat())
     private var splitter: LineSplitter
     private var reportedKeys = 0
     private var reportedEndpoints = 0
-    private var job: (bytes: UnsafeRawBufferPointer, name: String, index: Int32)?
-    private var result = ChunkResult()
+    /// Which of the run's workers this is, for mapping its handles.
+    let id: Int
+    /// Event arrays already merged, to fill again instead of allocating (and faulting in) new ones.
+    var buffers: EventBufferPool?
+    private var job: (() -> Void)?
     private let start = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
     private var stopping = false
 
-    init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
+    init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter, id: Int = 0) {
+        self.id = id
         engine = IngestEngine(configuration: configuration, fingerprinter: fingerprinter)
         splitter = LineSplitter(maxLineLength: configuration.maxLineLength)
     }
@@ -73,6 +78,7 @@ final class ChunkWorker: @unchecked Sendable {
     func parse(_ bytes: UnsafeRawBufferPointer, name: String, index: Int32) -> ChunkResult {
         engine.diagnostics = Diagnostics()
         var sink = EventCollector()
+        sink.events = buffers?.take() ?? []
         sink.events.reserveCapacity(bytes.count / 100)
         switch format {
         case .combined(var f):
@@ -105,6 +111,15 @@ final class ChunkWorker: @unchecked Sendable {
         return out
     }
 
+    /// What this worker makes of a chunk taken from a ``ChunkDispenser``: its parse, or the control
+    /// chunk as it came.
+    func outcome(for item: ChunkDispenser.Item, name: String, index: Int32) -> ChunkDispenser.Outcome {
+        switch item.content {
+        case .data(let bytes): .parsed(parse(bytes, name: name, index: index), worker: id)
+        case .control(let kind, let hadPartialLine): .control(kind, hadPartialLine: hadPartialLine)
+        }
+    }
+
     // MARK: Running on a background thread
 
     func launch() {
@@ -115,22 +130,21 @@ final class ChunkWorker: @unchecked Sendable {
                     done.signal()
                     return
                 }
-                let j = job!
-                result = parse(j.bytes, name: j.name, index: j.index)
+                job?()
                 done.signal()
             }
         }
     }
 
-    func submit(_ bytes: UnsafeRawBufferPointer, name: String, index: Int32) {
-        job = (bytes, name, index)
+    /// Runs `body` on the background thread; ``wait()`` waits for it to return.
+    func submit(_ body: @escaping () -> Void) {
+        job = body
         start.signal()
     }
 
-    func wait() -> ChunkResult {
+    func wait() {
         done.wait()
         job = nil
-        return result
     }
 
     func shutdown() {
@@ -140,9 +154,149 @@ final class ChunkWorker: @unchecked Sendable {
     }
 }
 
+/// Event arrays handed back by the merge for the workers to fill again: a chunk's events take
+/// about half a MiB, and a fresh allocation of that size costs page faults every time.
+///
+/// Safety (`@unchecked Sendable`): `spare` is touched only while holding `lock`.
+final class EventBufferPool: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private var spare: [[AccessEvent]] = []
+
+    /// An empty array with room, or an empty one without when none is spare.
+    func take() -> [AccessEvent] {
+        lock.wait()
+        defer { lock.signal() }
+        return spare.popLast() ?? []
+    }
+
+    /// Empties `events` into the pool, keeping its memory; a few arrays are kept at most.
+    func give(_ events: inout [AccessEvent]) {
+        var buffer: [AccessEvent] = []
+        swap(&buffer, &events)
+        buffer.removeAll(keepingCapacity: true)
+        lock.wait()
+        defer { lock.signal() }
+        if spare.count < 8 { spare.append(buffer) }
+    }
+}
+
+/// Hands an input's chunks, in input order, to whichever parsing thread asks first, and carries
+/// each one's outcome back to the thread that merges them in order.
+///
+/// At most `limit` chunks (the pipe's slot count) are out of the pipe and not yet released, so a
+/// taker's `pipe.next()` always leaves the reader a slot to fill and never waits forever. The
+/// merging thread releases chunks, and so must never wait for a credit itself: it only tries.
+///
+/// Safety (`@unchecked Sendable`): `nextSequence`, `ended` and `first` are touched only while
+/// holding `lock`, which also serialises the takers' calls to `pipe.next()`. An outcome slot is
+/// written by the one thread that took its sequence number, before it signals that slot's
+/// semaphore, and read by the merging thread after waiting on it; a slot is reused only after
+/// its chunk was merged and released, which frees the credit its next user needs.
+final class ChunkDispenser: @unchecked Sendable {
+    /// A chunk taken from the pipe, numbered in input order.
+    struct Item {
+        enum Content {
+            case data(UnsafeRawBufferPointer)
+            case control(ChunkKind, hadPartialLine: Bool)
+        }
+        let sequence: Int
+        let content: Content
+    }
+
+    /// What became of an item.
+    enum Outcome {
+        case parsed(ChunkResult, worker: Int)
+        case control(ChunkKind, hadPartialLine: Bool)
+    }
+
+    private let pipe: ChunkPipe
+    private let limit: Int
+    private let lock = DispatchSemaphore(value: 1)
+    private let credits: DispatchSemaphore
+    private var first: UnsafeRawBufferPointer?
+    private var nextSequence = 0
+    private var ended = false
+    private let outcomes: UnsafeMutablePointer<Outcome?>
+    private let ready: [DispatchSemaphore]
+
+    /// - Parameters:
+    ///   - pipe: The input's pipe, in line-aligned mode.
+    ///   - first: The first data chunk, already taken from the pipe (format detection read it).
+    ///   - limit: The pipe's slot count.
+    init(pipe: ChunkPipe, first: UnsafeRawBufferPointer, limit: Int) {
+        self.pipe = pipe
+        self.first = first
+        self.limit = limit
+        credits = DispatchSemaphore(value: limit - 1)  // one is the first chunk's
+        outcomes = .allocate(capacity: limit)
+        outcomes.initialize(repeating: nil, count: limit)
+        ready = (0..<limit).map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    deinit {
+        outcomes.deinitialize(count: limit)
+        outcomes.deallocate()
+    }
+
+    /// The next chunk in input order, or `nil` after the input's end. With `waiting` false (the
+    /// merging thread) it also returns `nil` rather than wait for a credit or for another taker.
+    func take(waiting: Bool) -> Item? {
+        if waiting {
+            credits.wait()
+            lock.wait()
+        } else {
+            guard credits.wait(timeout: .now()) == .success else { return nil }
+            guard lock.wait(timeout: .now()) == .success else {
+                credits.signal()
+                return nil
+            }
+        }
+        defer { lock.signal() }
+        if ended {
+            credits.signal()
+            return nil
+        }
+        let sequence = nextSequence
+        nextSequence += 1
+        if let bytes = first {
+            first = nil
+            return Item(sequence: sequence, content: .data(bytes))
+        }
+        let (bytes, kind) = pipe.next()
+        if case .data = kind, bytes.count > 0 { return Item(sequence: sequence, content: .data(bytes)) }
+        if case .end = kind { ended = true }
+        return Item(sequence: sequence, content: .control(kind, hadPartialLine: bytes.count > 0))
+    }
+
+    /// Hands `outcome` of item `sequence` to the merging thread.
+    func deliver(_ outcome: Outcome, for sequence: Int) {
+        outcomes[sequence % limit] = outcome
+        ready[sequence % limit].signal()
+    }
+
+    /// The outcome of item `sequence` (the next to merge), waiting for it when `waiting`.
+    func outcome(of sequence: Int, waiting: Bool) -> Outcome? {
+        let slot = sequence % limit
+        if waiting {
+            ready[slot].wait()
+        } else if ready[slot].wait(timeout: .now()) == .timedOut {
+            return nil
+        }
+        defer { outcomes[slot] = nil }
+        return outcomes[slot]
+    }
+
+    /// Returns item `sequence`'s chunk to the pipe, after it was merged; items are merged in order.
+    func release() {
+        pipe.release()
+        credits.signal()
+    }
+}
+
 /// Reads inputs with two parsing threads: the reader thread cuts line-aligned chunks, the calling
-/// thread and a helper parse alternate chunks, and the calling thread merges their results in
-/// input order. Used where only events are needed (no raw fields): `parse --output none`, analysis.
+/// thread and a helper each take the next chunk whenever they are free (``ChunkDispenser``), and
+/// the calling thread merges their results in input order. Used where only events are needed (no
+/// raw fields): `parse --output none`, analysis.
 struct ParallelIngest {
     let configuration: IngestConfiguration
     private(set) var diagnostics = Diagnostics()
@@ -150,13 +304,16 @@ struct ParallelIngest {
     private let workers: [ChunkWorker]
     private var keyMaps: [[KeyHandle]] = [[], []]
     private var endpointMaps: [[EndpointID]] = [[], []]
+    private static let slotCount = 6
+    private let buffers = EventBufferPool()
 
     init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
         self.configuration = configuration
         workers = [
-            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter),
-            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter),
+            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 0),
+            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 1),
         ]
+        for worker in workers { worker.buffers = buffers }
     }
 
     mutating func run<S: BatchEventSink>(_ inputs: [InputSource], into sink: inout S) {
@@ -168,7 +325,7 @@ struct ParallelIngest {
     }
 
     private mutating func run<S: BatchEventSink>(_ input: InputSource, index: Int32, into sink: inout S) {
-        let pipe = ChunkPipe(slotCount: 6, alignToLines: true)
+        let pipe = ChunkPipe(slotCount: ParallelIngest.slotCount, alignToLines: true)
         let done = DispatchSemaphore(value: 0)
         let reader = InputReader(source: input, backend: configuration.inflateBackend)
         startThread(name: "keywatch-read") {
@@ -184,39 +341,35 @@ struct ParallelIngest {
         diagnostics.merge(detector.diagnostics, lineOffset: 0)
         guard let (format, first) = detected else { return }
         for worker in workers { worker.format = format }
+        let dispenser = ChunkDispenser(pipe: pipe, first: first, limit: ParallelIngest.slotCount)
+        let helper = workers[1]
+        helper.submit {
+            while let item = dispenser.take(waiting: true) {
+                dispenser.deliver(helper.outcome(for: item, name: name, index: index), for: item.sequence)
+            }
+        }
+        defer { helper.wait() }
         var lineBase: Int64 = 0
-        var held: UnsafeRawBufferPointer? = first
+        var next = 0
         while true {
-            let (bytes, kind) = pipe.next()
-            if case .data = kind, bytes.count > 0 {
-                guard let firstOfPair = held else {
-                    held = bytes
-                    continue
-                }
-                // Two chunks in hand: the helper takes the second while this thread parses the first.
-                workers[1].submit(bytes, name: name, index: index)
-                let mine = workers[0].parse(firstOfPair, name: name, index: index)
-                merge(mine, worker: 0, lineBase: &lineBase, into: &sink)
-                let theirs = workers[1].wait()
-                merge(theirs, worker: 1, lineBase: &lineBase, into: &sink)
-                pipe.release()
-                pipe.release()
-                held = nil
+            // Merge what is ready, in order; else parse the next chunk here; else wait for the helper.
+            var outcome = dispenser.outcome(of: next, waiting: false)
+            if outcome == nil, let item = dispenser.take(waiting: false) {
+                dispenser.deliver(workers[0].outcome(for: item, name: name, index: index), for: item.sequence)
                 continue
             }
-            if let firstOfPair = held {
-                merge(
-                    workers[0].parse(firstOfPair, name: name, index: index),
-                    worker: 0,
-                    lineBase: &lineBase,
-                    into: &sink
-                )
-                pipe.release()
-                held = nil
-            }
-            pipe.release()
-            if diagnostics.recordControl(kind, hadPartialLine: bytes.count > 0, file: name, lineBase: &lineBase) {
-                return
+            if outcome == nil { outcome = dispenser.outcome(of: next, waiting: true) }
+            next += 1
+            switch outcome.take()! {
+            case .parsed(var result, let worker):
+                merge(result, worker: worker, lineBase: &lineBase, into: &sink)
+                buffers.give(&result.events)
+                dispenser.release()
+            case .control(let kind, let hadPartialLine):
+                dispenser.release()
+                if diagnostics.recordControl(kind, hadPartialLine: hadPartialLine, file: name, lineBase: &lineBase) {
+                    return
+                }
             }
         }
     }

@@ -106,7 +106,7 @@ public struct ParseJob: Sendable {
         var report: ParseReport
         switch output {
         case .none:
-            // Only counts are needed: two threads parse alternate chunks.
+            // Only counts are needed: two threads parse chunks, each taking the next when free.
             var engine = ParallelIngest(configuration: configuration, fingerprinter: fingerprinter)
             var sink = DiscardBatchSink()
             engine.run(inputs, into: &sink)
