@@ -147,9 +147,18 @@ struct Watch: ParsableCommand {
         signal(SIGTERM) { _ in stopSignal = 1 }
         signal(SIGINT) { _ in stopSignal = 1 }
         signal(SIGPIPE, SIG_IGN)
+        // A blocked mask survives exec: a parent that blocks these (Foundation's `Process` does) would
+        // otherwise leave SIGTERM pending forever and the daemon unstoppable short of kill -9.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 
         var options = FileTailer.Options()
         options.maxLineLength = configuration.maxLineLength
+        // Small batches keep alerts and metrics flowing while a backlog is read.
+        options.readBudget = 1 << 20
         if fromEnd { options.existingFiles = .end }
         let tailer = FileTailer(patterns: paths, positions: positions, options: options)
         var live = LiveAnalyzer(configuration: configuration, fingerprinter: fingerprinter, engine: engine)
@@ -206,8 +215,11 @@ struct Watch: ParsableCommand {
                 metrics.setTotals(keys: live.engine.keys.count, events: Int64(live.events), eventsPerSecond: rate)
                 lastRate = (now, live.events)
             }
-            // Alerts are committed at once so webhooks see them within a second; otherwise every few seconds.
-            if !pending.isEmpty || (now.timeIntervalSince(lastCheckpoint) >= checkpointSeconds && !chunks.isEmpty)
+            // Alerts are committed within half a second so webhooks see them within a second;
+            // otherwise every few seconds.
+            // Under a flood of alerts, at most two checkpoints a second: each one is an fsync.
+            if (!pending.isEmpty && now.timeIntervalSince(lastCheckpoint) >= 0.5)
+                || (now.timeIntervalSince(lastCheckpoint) >= checkpointSeconds && !chunks.isEmpty)
                 || now.timeIntervalSince(lastCheckpoint) >= 30
             {
                 do { try checkpoint() } catch {
