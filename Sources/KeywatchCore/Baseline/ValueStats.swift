@@ -38,18 +38,34 @@ public struct ValueStats: Sendable, Hashable {
     /// - Returns: `true` when the value was new to the table.
     @discardableResult
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
-        if let i = index(of: value) {
-            entries[i].count &+= 1
-            entries[i].lastSeenHour = hour
-            return false
+        // One pass finds the value or, failing that, the entry to evict (seen longest ago, then the
+        // least used, the first such): the networks table of a key that hops addresses is full and
+        // misses on most requests, so this is a hot path.
+        let victim: Int? = entries.withUnsafeMutableBufferPointer { table in
+            var oldest = -1
+            var oldestHour = UInt32.max
+            var oldestCount = UInt32.max
+            for i in 0..<table.count {
+                if table[i].value == value {
+                    table[i].count &+= 1
+                    table[i].lastSeenHour = hour
+                    return nil
+                }
+                let entry = table[i]
+                if entry.lastSeenHour < oldestHour || (entry.lastSeenHour == oldestHour && entry.count < oldestCount) {
+                    oldest = i
+                    oldestHour = entry.lastSeenHour
+                    oldestCount = entry.count
+                }
+            }
+            return oldest
         }
+        guard let victim else { return false }
         let entry = Entry(value: value, count: 1, lastSeenHour: hour)
         if entries.count < capacity {
             entries.append(entry)
-        } else if let oldest = entries.indices.min(by: {
-            (entries[$0].lastSeenHour, entries[$0].count) < (entries[$1].lastSeenHour, entries[$1].count)
-        }) {
-            entries[oldest] = entry
+        } else if victim >= 0 {
+            entries[victim] = entry
         }
         return true
     }
