@@ -223,8 +223,20 @@ public struct DetectionEngine {
         swap(&state, &keys[slot].state)
     }
 
-    /// The placeholder a key's slot holds while its state is being updated.
-    private static let vacant = KeyState()
+    /// The placeholder a key's slot holds while its state is being updated. Its tables are the
+    /// shared empty array, so putting it in and taking it out costs no reference counting on heap
+    /// storage (a default `KeyState` owns seven small arrays). Nothing reads it.
+    private static let vacant: KeyState = {
+        var state = KeyState()
+        state.baseline.hourMean = []
+        state.baseline.peak10 = []
+        state.baseline.peak30 = []
+        state.baseline.daily = []
+        state.baseline.recentHours = []
+        state.baseline.minutes = []
+        state.baseline.authMinutes = []
+        return state
+    }()
 
     private mutating func countAdopter(_ hash: UInt64, time: Int64, text: @autoclosure () -> String) {
         if population[hash] != nil {
