@@ -40,12 +40,7 @@ public struct AnalyzeReport: Sendable {
     public var elapsedSeconds = 0.0
 
     /// Whether any input had a problem, which makes the exit status non-zero.
-    public var hadInputErrors: Bool {
-        diagnostics.errors.contains {
-            if case .trailingGarbage = $0 { return false }
-            return true
-        }
-    }
+    public var hadInputErrors: Bool { diagnostics.hasInputErrors }
 
     /// Total alerts.
     public var alertTotal: Int { alerts.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
@@ -136,7 +131,7 @@ public struct AnalyzeJob: Sendable {
         report.alerts = sink.alertCounts
         report.checkpoints = sink.checkpoints
         let elapsed = clock.now - start
-        report.elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.elapsedSeconds = elapsed.inSeconds
         return report
     }
 }
@@ -213,13 +208,13 @@ private struct AnalyzeSink: BatchEventSink {
 
     private mutating func tick() {
         let now = clock.now
-        if checkpoint != nil && checkpointError == nil && seconds(now - lastCheckpoint) >= interval { due = true }
-        if progress && seconds(now - lastProgress) >= 0.5 {
+        if checkpoint != nil && checkpointError == nil && (now - lastCheckpoint).inSeconds >= interval { due = true }
+        if progress && (now - lastProgress).inSeconds >= 0.5 {
             lastProgress = now
             let total = alertCounts.values.reduce(0) { $0 + $1.values.reduce(0, +) }
             writeStandardError(
                 "\r\u{1B}[Kanalyzing: \(events) events, \(engine.keys.count) keys, \(total) alerts, at "
-                    + "\(Timestamps.rfc3339(lastTime)) (\(fmt(seconds(now - start))) s)"
+                    + "\(Timestamps.rfc3339(lastTime)) (\(fmt((now - start).inSeconds)) s)"
             )
         }
     }
@@ -236,10 +231,6 @@ private struct AnalyzeSink: BatchEventSink {
         eventsSinceCheckpoint = 0
         checkpoints += 1
         lastCheckpoint = clock.now
-    }
-
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 

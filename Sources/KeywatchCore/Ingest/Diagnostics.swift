@@ -216,3 +216,19 @@ public enum Redactor {
         return "\\x" + String(hex[Int(c >> 4)]) + String(hex[Int(c & 15)])
     }
 }
+
+extension Diagnostics {
+    /// Whether an input had a problem (unreadable, truncated, corrupt, unrecognised) that makes the
+    /// exit status non-zero; trailing garbage after a complete gzip member does not count.
+    public var hasInputErrors: Bool {
+        errors.contains {
+            if case .trailingGarbage = $0 { return false }
+            return true
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -200,6 +200,35 @@ struct IngestEngine {
     ///
     /// Returns the format and the first data chunk (still owned: the caller releases it), or `nil`
     /// when the input ended first or no format fits (then the input is drained and reported).
+    /// The forced format, or the one detected from the first lines of `bytes`; `nil` when none fits.
+    static func chooseFormat(for bytes: UnsafeRawBufferPointer, configuration: IngestConfiguration) -> AnyFormat? {
+        if let forced = configuration.format {
+            return try? FormatFactory.make(forced, options: configuration.formatOptions)
+        }
+        return FormatFactory.detect(IngestEngine.sampleLines(bytes), configuration: configuration)
+    }
+
+    /// Starts `input`'s reader thread filling `pipe`, then detects the format from its first chunk
+    /// with a throwaway engine (no key is fingerprinted). The chunk-parallel and merged readers
+    /// share this start.
+    /// - Returns: The detection (as ``detectFormat(_:name:index:splitter:)``), its diagnostics, and a
+    ///   closure that waits for the reader thread to end; call it once the pipe is drained.
+    static func startReading(
+        _ input: InputSource, index: Int32, pipe: ChunkPipe, configuration: IngestConfiguration
+    ) -> (detected: (format: AnyFormat, first: UnsafeRawBufferPointer)?, diagnostics: Diagnostics, finish: () -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        let reader = InputReader(source: input, backend: configuration.inflateBackend)
+        startThread(name: "keywatch-read") {
+            reader.run(into: pipe)
+            done.signal()
+        }
+        var detector = IngestEngine(configuration: configuration, fingerprinter: KeyFingerprinter(secret: [0]))
+        var unused = LineSplitter(maxLineLength: 16)
+        defer { unused.deallocate() }
+        let detected = detector.detectFormat(pipe, name: input.displayName, index: index, splitter: &unused)
+        return (detected, detector.diagnostics, { done.wait() })
+    }
+
     mutating func detectFormat(
         _ pipe: ChunkPipe,
         name: String,
@@ -209,13 +238,7 @@ struct IngestEngine {
         while true {
             let chunk = pipe.next()
             if case .data = chunk.kind, chunk.bytes.count > 0 {
-                let format: AnyFormat?
-                if let forced = configuration.format {
-                    format = try? FormatFactory.make(forced, options: configuration.formatOptions)
-                } else {
-                    format = FormatFactory.detect(IngestEngine.sampleLines(chunk.bytes), configuration: configuration)
-                }
-                guard let format else {
+                guard let format = IngestEngine.chooseFormat(for: chunk.bytes, configuration: configuration) else {
                     let first = IngestEngine.sampleLines(chunk.bytes).first ?? ByteView.empty
                     diagnostics.errors.append(
                         .unrecognisedFormat(file: name, firstLine: Redactor.excerpt(first, limit: 120))

@@ -138,20 +138,12 @@ final class StreamReader: @unchecked Sendable {
 
     private func read(_ input: InputSource, index: Int32) {
         let pipe = ChunkPipe(slotCount: 4, alignToLines: true)
-        let done = DispatchSemaphore(value: 0)
-        let reader = InputReader(source: input, backend: configuration.inflateBackend)
-        startThread(name: "keywatch-read") {
-            reader.run(into: pipe)
-            done.signal()
-        }
-        defer { done.wait() }
+        let (detected, detection, finish) = IngestEngine.startReading(
+            input, index: index, pipe: pipe, configuration: configuration)
+        defer { finish() }
         let name = input.displayName
-        var detector = IngestEngine(configuration: configuration, fingerprinter: KeyFingerprinter(secret: [0]))
-        var unused = LineSplitter(maxLineLength: 16)
-        defer { unused.deallocate() }
-        let detected = detector.detectFormat(pipe, name: name, index: index, splitter: &unused)
         var setup = ChunkResult()
-        setup.diagnostics = detector.diagnostics
+        setup.diagnostics = detection
         output.push(.batch(setup, worker: 0))
         guard let (format, first) = detected else { return }
         worker.format = format

@@ -326,19 +326,11 @@ struct ParallelIngest {
 
     private mutating func run<S: BatchEventSink>(_ input: InputSource, index: Int32, into sink: inout S) {
         let pipe = ChunkPipe(slotCount: ParallelIngest.slotCount, alignToLines: true)
-        let done = DispatchSemaphore(value: 0)
-        let reader = InputReader(source: input, backend: configuration.inflateBackend)
-        startThread(name: "keywatch-read") {
-            reader.run(into: pipe)
-            done.signal()
-        }
-        defer { done.wait() }
+        let (detected, detection, finish) = IngestEngine.startReading(
+            input, index: index, pipe: pipe, configuration: configuration)
+        defer { finish() }
         let name = input.displayName
-        var detector = IngestEngine(configuration: configuration, fingerprinter: KeyFingerprinter(secret: [0]))
-        var unused = LineSplitter(maxLineLength: 16)
-        defer { unused.deallocate() }
-        let detected = detector.detectFormat(pipe, name: name, index: index, splitter: &unused)
-        diagnostics.merge(detector.diagnostics, lineOffset: 0)
+        diagnostics.merge(detection, lineOffset: 0)
         guard let (format, first) = detected else { return }
         for worker in workers { worker.format = format }
         let dispenser = ChunkDispenser(pipe: pipe, first: first, limit: ParallelIngest.slotCount)

@@ -24,12 +24,7 @@ public struct ParseReport: Sendable {
     public var elapsedSeconds: Double
 
     /// Whether any input had a problem (unreadable, truncated, corrupt, unrecognised), which makes the exit status non-zero.
-    public var hadInputErrors: Bool {
-        diagnostics.errors.contains {
-            if case .trailingGarbage = $0 { return false }
-            return true
-        }
-    }
+    public var hadInputErrors: Bool { diagnostics.hasInputErrors }
 
     /// The end-of-run summary printed on standard error.
     public var summary: String {
@@ -129,7 +124,7 @@ public struct ParseJob: Sendable {
             )
         }
         let elapsed = clock.now - start
-        report.elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.elapsedSeconds = elapsed.inSeconds
         return report
     }
 

@@ -194,7 +194,7 @@ public final class FileTailer {
             let remaining = deadline - clock.now
             if remaining <= .zero { return [] }
             let step = watcher.isActive && watcher.isComplete ? options.rescanInterval : options.pollInterval
-            watcher.wait(seconds: FileTailer.seconds(min(remaining, step)))
+            watcher.wait(seconds: min(remaining, step).inSeconds)
         }
     }
 
@@ -428,10 +428,5 @@ public final class FileTailer {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

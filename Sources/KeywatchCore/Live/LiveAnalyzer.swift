@@ -81,11 +81,8 @@ public struct LiveAnalyzer {
             source.pending.append(contentsOf: lines)
             source.pendingLines += lines.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             let buffered = source.pending
-            let decided: AnyFormat? = buffered.withUnsafeBytes { bytes in
-                if let forced = configuration.format {
-                    return try? FormatFactory.make(forced, options: configuration.formatOptions)
-                }
-                return FormatFactory.detect(IngestEngine.sampleLines(bytes), configuration: configuration)
+            let decided = buffered.withUnsafeBytes {
+                IngestEngine.chooseFormat(for: $0, configuration: configuration)
             }
             guard let format = decided else {
                 if source.pendingLines >= Self.detectionLines || source.pending.count > 1 << 20 {

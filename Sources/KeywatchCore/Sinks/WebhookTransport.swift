@@ -72,7 +72,7 @@ public struct URLSessionTransport: WebhookTransport {
     {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
-        request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        request.timeoutInterval = timeout.inSeconds
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = Data(body)
         let response: URLResponse
