@@ -134,7 +134,7 @@ struct Analyze: ParsableCommand {
         var job = AnalyzeJob(inputs: inputs, configuration: configuration, fingerprinter: fingerprinter)
         job.progress = !noProgress
         job.checkpointInterval = checkpointSeconds
-        var printer = AlertPrinter(format: output, minimum: minSeverity)
+        let printer = AlertPrinter(format: output, minimum: minSeverity)
         let report: AnalyzeReport
         do {
             report = try job.run(
@@ -209,11 +209,6 @@ final class AlertPrinter {
     }
 
     private static func row(_ a: String, _ b: String, _ c: String, _ d: String, _ e: String) -> String {
-        pad(a, 20) + pad(b, 9) + pad(c, 13) + pad(d, 16) + e
-    }
-
-    private static func pad(_ s: String, _ width: Int) -> String {
-        let count = s.count
-        return count >= width ? s + " " : s + String(repeating: " ", count: width - count)
+        padded(a, to: 20) + padded(b, to: 9) + padded(c, to: 13) + padded(d, to: 16) + e
     }
 }

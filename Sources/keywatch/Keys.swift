@@ -104,7 +104,7 @@ struct Keys: ParsableCommand {
         var line = ""
         for (i, column) in columns.enumerated() {
             let width = widths[i]
-            line += column.count >= width ? column + " " : column + String(repeating: " ", count: width - column.count)
+            line += padded(column, to: width)
         }
         while line.hasSuffix(" ") { line.removeLast() }
         return line + "\n"

@@ -146,6 +146,13 @@ func readSmallFile(_ path: String) -> String? {
     return String(decoding: bytes, as: UTF8.self)
 }
 
+/// `text` padded with spaces to `width` characters, or followed by one space when it is longer:
+/// a column of the commands' tables.
+func padded(_ text: String, to width: Int) -> String {
+    let count = text.count
+    return count >= width ? text + " " : text + String(repeating: " ", count: width - count)
+}
+
 /// Writes a line to standard error.
 func printError(_ text: String) {
     writeAll(2, text + "\n")

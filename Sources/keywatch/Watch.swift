@@ -162,7 +162,7 @@ struct Watch: ParsableCommand {
         if fromEnd { options.existingFiles = .end }
         let tailer = FileTailer(patterns: paths, positions: positions, options: options)
         var live = LiveAnalyzer(configuration: configuration, fingerprinter: fingerprinter, engine: engine)
-        var printer = output == "none" ? nil : AlertPrinter(format: output == "table" ? .table : .jsonl, minimum: .low)
+        let printer = output == "none" ? nil : AlertPrinter(format: output == "table" ? .table : .jsonl, minimum: .low)
         var pending: [Alert] = []
         var eventsSinceCheckpoint = 0
         var lastCheckpoint = Date()
@@ -238,7 +238,6 @@ struct Watch: ParsableCommand {
             throw ExitCode.failure
         }
         log.info("stopped; state checkpointed", ["events": "\(live.events)", "keys": "\(live.engine.keys.count)"])
-        engine = live.engine
     }
 }
 

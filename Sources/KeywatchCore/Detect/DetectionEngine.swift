@@ -58,6 +58,12 @@ public struct DetectionEngine {
     /// from one key's anomaly.
     var crowd = CrowdTracker()
     private var endpointInfo: [[EndpointInfo?]] = []
+    private var namedEndpointInfo: [NamedEndpoint: EndpointInfo] = [:]
+
+    private struct NamedEndpoint: Hashable {
+        var template: String
+        var method: HTTPMethod
+    }
 
     /// Creates an engine with no keys.
     public init(settings: DetectionSettings = DetectionSettings(), geo: GeoResolver) {
@@ -139,23 +145,31 @@ public struct DetectionEngine {
         return keys.count - 1
     }
 
+    /// The endpoint's hash and sensitivity, computed once per endpoint and method: by run-table id on
+    /// the hot path, by template text for callers that pass strings.
     private mutating func endpointInfo(template: String, method: HTTPMethod, id: EndpointID?) -> EndpointInfo {
-        if let id {
-            let e = Int(id)
-            let m = Int(method.rawValue)
-            if e < endpointInfo.count, let info = endpointInfo[e][m] { return info }
-            if e >= endpointInfo.count {
-                endpointInfo.append(
-                    contentsOf: repeatElement(
-                        [EndpointInfo?](repeating: nil, count: HTTPMethod.allCases.count), count: e + 1 - endpointInfo.count)
-                )
-            }
-            let info = EndpointInfo(
-                hash: Self.endpointHash(method: method, template: template), sensitive: Self.isSensitive(template))
-            endpointInfo[e][m] = info
+        func make() -> EndpointInfo {
+            EndpointInfo(hash: Self.endpointHash(method: method, template: template), sensitive: Self.isSensitive(template))
+        }
+        guard let id else {
+            let key = NamedEndpoint(template: template, method: method)
+            if let info = namedEndpointInfo[key] { return info }
+            let info = make()
+            namedEndpointInfo[key] = info
             return info
         }
-        return EndpointInfo(hash: Self.endpointHash(method: method, template: template), sensitive: Self.isSensitive(template))
+        let e = Int(id)
+        let m = Int(method.rawValue)
+        if e < endpointInfo.count, let info = endpointInfo[e][m] { return info }
+        if e >= endpointInfo.count {
+            endpointInfo.append(
+                contentsOf: repeatElement(
+                    [EndpointInfo?](repeating: nil, count: HTTPMethod.allCases.count), count: e + 1 - endpointInfo.count)
+            )
+        }
+        let info = make()
+        endpointInfo[e][m] = info
+        return info
     }
 
     private mutating func observe(
