@@ -125,6 +125,7 @@ struct Watch: ParsableCommand {
 
         // Webhook delivery runs on its own tasks, reading the durable outbox.
         var delivery: Task<Void, Never>?
+        let deliveryEnded = DispatchSemaphore(value: 0)
         if !endpoints.isEmpty {
             let deliverer = WebhookDeliverer(store: store, endpoints: endpoints) { event in
                 switch event {
@@ -141,7 +142,10 @@ struct Watch: ParsableCommand {
                     log.error("outbox update failed", ["webhook": sink, "error": "\(error)"])
                 }
             }
-            delivery = Task.detached { await deliverer.run() }
+            delivery = Task.detached {
+                await deliverer.run()
+                deliveryEnded.signal()
+            }
         }
 
         signal(SIGTERM) { _ in stopSignal = 1 }
@@ -231,7 +235,14 @@ struct Watch: ParsableCommand {
         if failure == nil {
             do { try checkpoint() } catch { failure = error }
         }
-        delivery?.cancel()
+        // Let delivery wind down (a cancelled request is not counted as an attempt) before the
+        // process exits, so no task is inside URLSession or the store while the runtime tears down.
+        if let delivery {
+            delivery.cancel()
+            if deliveryEnded.wait(timeout: .now() + 5) == .timedOut {
+                log.warning("webhook delivery did not stop within 5 s; exiting anyway")
+            }
+        }
         _ = server
         if let failure {
             log.error("could not write the state; stopping: \(failure)")
