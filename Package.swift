@@ -25,12 +25,15 @@ let package = Package(
             providers: [.apt(["libmaxminddb-dev"])]
         ),
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        // Cache prefetch hints for the detection loop (a header of static inline functions).
+        .target(name: "CPrefetch"),
         .target(
             name: "KeywatchCore",
             dependencies: [
                 "CZlib",
                 "CISAL",
                 "CMaxMindDB",
+                "CPrefetch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

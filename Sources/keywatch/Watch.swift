@@ -171,7 +171,7 @@ struct Watch: ParsableCommand {
         var eventsSinceCheckpoint = 0
         var lastCheckpoint = Date()
         var lastRate = (time: Date(), events: 0)
-        log.info("watching", ["paths": "\(paths.joined(separator: " "))", "state": stateDirectory, "keys": "\(live.engine.keys.count)"])
+        log.info("watching", ["paths": "\(paths.joined(separator: " "))", "state": stateDirectory, "keys": "\(live.engine.keyCount)"])
 
         func checkpoint() throws {
             let snapshot = live.snapshot(alerts: pending, events: eventsSinceCheckpoint)
@@ -216,7 +216,7 @@ struct Watch: ParsableCommand {
             let now = Date()
             if now.timeIntervalSince(lastRate.time) >= 1 {
                 let rate = Double(live.events - lastRate.events) / now.timeIntervalSince(lastRate.time)
-                metrics.setTotals(keys: live.engine.keys.count, events: Int64(live.events), eventsPerSecond: rate)
+                metrics.setTotals(keys: live.engine.keyCount, events: Int64(live.events), eventsPerSecond: rate)
                 lastRate = (now, live.events)
             }
             // Alerts are committed within half a second so webhooks see them within a second;
@@ -248,7 +248,7 @@ struct Watch: ParsableCommand {
             log.error("could not write the state; stopping: \(failure)")
             throw ExitCode.failure
         }
-        log.info("stopped; state checkpointed", ["events": "\(live.events)", "keys": "\(live.engine.keys.count)"])
+        log.info("stopped; state checkpointed", ["events": "\(live.events)", "keys": "\(live.engine.keyCount)"])
     }
 }
 

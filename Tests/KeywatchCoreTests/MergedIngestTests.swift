@@ -73,6 +73,56 @@ import Testing
         #expect(records[100].bytes == 990)
     }
 
+    static func event(time: Int64, line: Int64) -> AccessEvent {
+        AccessEvent(
+            time: time, client: nil, key: nil, method: .get, endpoint: 0, status: 200, bytes: line,
+            latencyMillis: .nan, userAgentHash: 0, source: SourceRef(input: 0, line: line)
+        )
+    }
+
+    /// Drains what the window may release once `newest` is known, as the merge does.
+    static func release(_ window: inout ReorderWindow, lag: Int64, into out: inout [AccessEvent]) {
+        while let ready = window.popReady(before: window.newest - lag) { out.append(ready) }
+    }
+
+    @Test func reorderWindowSortsDisorderWithinItsSpanAndKeepsArrivalOrderForEqualTimes() {
+        // 20k events, one per 10 ms with many equal times, each displaced by up to 2 s (less than the
+        // 5 s window): what comes out is the stable sort by time.
+        var g = SystemRandomNumberGenerator()
+        var arrivals: [AccessEvent] = []
+        for i in 0..<20_000 {
+            let jitter = Int64.random(in: 0..<2_000, using: &g)
+            arrivals.append(Self.event(time: Int64(i / 3) * 10 + jitter, line: Int64(i)))
+        }
+        var window = ReorderWindow()
+        var out: [AccessEvent] = []
+        for (n, event) in arrivals.enumerated() {
+            window.push(event, sequence: UInt64(n))
+            Self.release(&window, lag: 5_000, into: &out)
+        }
+        while let rest = window.popReady(before: .max) { out.append(rest) }
+        let expected = arrivals.enumerated().sorted { a, b in
+            a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
+        }.map(\.element.source.line)
+        #expect(out.map(\.source.line) == expected)
+        #expect(window.count == 0)
+    }
+
+    @Test func reorderWindowReleasesATooLateEventAsSoonAsItArrives() {
+        var window = ReorderWindow()
+        var out: [AccessEvent] = []
+        for (n, time) in [0, 1_000, 9_000, 12_000, 500, 12_000, 16_000].enumerated() {
+            window.push(Self.event(time: Int64(time), line: Int64(n)), sequence: UInt64(n))
+            Self.release(&window, lag: 5_000, into: &out)
+        }
+        // 0 and 1000 left when 9000 arrived; 500 is older than what was released, so it goes next;
+        // 9000 left when 16000 arrived; the two 12000s wait, in arrival order.
+        #expect(out.map(\.time) == [0, 1_000, 500, 9_000])
+        #expect(window.released == 9_000)
+        while let rest = window.popReady(before: .max) { out.append(rest) }
+        #expect(out.map(\.source.line) == [0, 1, 4, 2, 3, 5, 6])
+    }
+
     @Test func bundledSamplesMergeInOrder() throws {
         let expansion = InputExpansion.expand([
             Self.samples + "/nginx/gw1", Self.samples + "/nginx/gw2", Self.samples + "/kong/kong1",

@@ -109,22 +109,26 @@ public struct AnalyzeJob: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let previous = engine.watermark == .min ? nil : engine.watermark
-        let keysBefore = engine.keys.count
+        let keysBefore = engine.keyCount
         engine.inputNames = inputs.map(\.displayName)
         var merge = MergedIngest(configuration: configuration, fingerprinter: fingerprinter)
         var sink = AnalyzeSink(
-            engine: engine, skipThrough: previous ?? .min, onAlert: onAlert, checkpoint: checkpoint,
-            interval: checkpointInterval, progress: progress, clock: clock, start: start
+            engine: DetectionEngine(settings: engine.settings, geo: engine.geo), skipThrough: previous ?? .min,
+            onAlert: onAlert, checkpoint: checkpoint, interval: checkpointInterval, progress: progress, clock: clock,
+            start: start
         )
+        // The sink works on the caller's engine itself: a copy would share the key buffer, which the
+        // first event would then copy whole.
+        swap(&engine, &sink.engine)
+        defer { swap(&engine, &sink.engine) }
         merge.run(inputs, into: &sink)
         if sink.progress { writeStandardError("\r\u{1B}[K") }
         if let error = sink.checkpointError { throw error }
         try sink.writeCheckpoint(watermark: sink.engine.watermark)
-        engine = sink.engine
         var report = AnalyzeReport()
         report.diagnostics = merge.diagnostics
-        report.keys = engine.keys.count
-        report.newKeys = engine.keys.count - keysBefore
+        report.keys = sink.engine.keyCount
+        report.newKeys = sink.engine.keyCount - keysBefore
         report.events = sink.events
         report.skippedBeforeWatermark = sink.skipped
         report.previousWatermark = previous
@@ -177,6 +181,8 @@ private struct AnalyzeSink: BatchEventSink {
         lastProgress = start
     }
 
+    func prefetch(key: KeyHandle, tables: Bool) { engine.prefetch(key: key, tables: tables) }
+
     mutating func consume(_ event: AccessEvent, tables: borrowing RunTables) {
         guard event.key != nil else { return }
         if event.time <= skipThrough {
@@ -213,7 +219,7 @@ private struct AnalyzeSink: BatchEventSink {
             lastProgress = now
             let total = alertCounts.values.reduce(0) { $0 + $1.values.reduce(0, +) }
             writeStandardError(
-                "\r\u{1B}[Kanalyzing: \(events) events, \(engine.keys.count) keys, \(total) alerts, at "
+                "\r\u{1B}[Kanalyzing: \(events) events, \(engine.keyCount) keys, \(total) alerts, at "
                     + "\(Timestamps.rfc3339(lastTime)) (\(fmt((now - start).inSeconds)) s)"
             )
         }

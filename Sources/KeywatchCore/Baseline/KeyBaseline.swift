@@ -64,43 +64,48 @@ public struct KeyBaseline: Sendable, Hashable {
     public var status4xx: UInt32 = 0
     public var status5xx: UInt32 = 0
 
-    /// A 256-bit linear-counting sketch of client addresses.
-    public var addressSketch = SIMD4<UInt64>(repeating: 0)
-
-    /// Mean requests in each hour of the day (UTC), learned day by day.
-    public var hourMean = [Float](repeating: 0, count: 24)
-    /// The busiest 10-minute count seen in each hour of the day, decaying slowly.
-    public var peak10 = [Float](repeating: 0, count: 24)
-    /// The busiest 30-minute count seen in each hour of the day, decaying slowly.
-    public var peak30 = [Float](repeating: 0, count: 24)
-    /// Requests per UTC day for the last four weeks (ring indexed by day number).
-    public var daily = [UInt32](repeating: 0, count: dailyRing)
-    /// Complete days folded into the rhythm.
-    public var daysLearned: UInt16 = 0
+    // Declared in the order a request touches them (Swift lays a struct out in declaration order):
+    // the scalars and the rings written on every request first, the hour-of-day tables read and
+    // written once an hour last, so a request reads few cache lines.
 
     /// Current UTC day number (days since the epoch).
     public var dayHead: Int32 = 0
     /// Current hour number (hours since the epoch).
     public var hourHead: Int32 = 0
+    /// Current minute number (minutes since the epoch).
+    public var minuteHead: Int32 = 0
     /// Requests in the current hour.
     public var hourCount: UInt32 = 0
     /// Busiest 10- and 30-minute counts inside the current hour.
     public var hourPeak10: UInt16 = 0
     public var hourPeak30: UInt16 = 0
-    /// Requests per hour for the previous 23 hours (ring by hour number) and their sum.
-    public var recentHours = [UInt32](repeating: 0, count: 24)
-    public var previous23: UInt32 = 0
-
-    /// Current minute number (minutes since the epoch).
-    public var minuteHead: Int32 = 0
-    /// Requests per minute for the last 30 minutes (ring by minute number).
-    public var minutes = [UInt16](repeating: 0, count: minutesRing)
+    /// Complete days folded into the rhythm.
+    public var daysLearned: UInt16 = 0
     /// Requests in the last 10 and 30 minutes, the current one included.
     public var window10: UInt32 = 0
     public var window30: UInt32 = 0
-    /// Auth failures per minute for the last 10 minutes, and their sum.
-    public var authMinutes = [UInt16](repeating: 0, count: authRing)
+    /// Auth failures in the last 10 minutes (sum of ``authMinutes``).
     public var authWindow10: UInt32 = 0
+    /// Requests in the previous 23 hours (sum of ``recentHours`` without the current hour's slot).
+    public var previous23: UInt32 = 0
+
+    /// A 256-bit linear-counting sketch of client addresses.
+    public var addressSketch = SIMD4<UInt64>(repeating: 0)
+
+    /// Requests per minute for the last 30 minutes (ring by minute number).
+    public var minutes = FixedArray<30, UInt16>(repeating: 0)
+    /// Requests per UTC day for the last four weeks (ring indexed by day number).
+    public var daily = FixedArray<28, UInt32>(repeating: 0)
+    /// Auth failures per minute for the last 10 minutes.
+    public var authMinutes = FixedArray<10, UInt16>(repeating: 0)
+    /// Requests per hour for the previous 23 hours (ring by hour number).
+    public var recentHours = FixedArray<24, UInt32>(repeating: 0)
+    /// Mean requests in each hour of the day (UTC), learned day by day.
+    public var hourMean = FixedArray<24, Float>(repeating: 0)
+    /// The busiest 10-minute count seen in each hour of the day, decaying slowly.
+    public var peak10 = FixedArray<24, Float>(repeating: 0)
+    /// The busiest 30-minute count seen in each hour of the day, decaying slowly.
+    public var peak30 = FixedArray<24, Float>(repeating: 0)
 
     /// Creates an empty baseline.
     public init() {}

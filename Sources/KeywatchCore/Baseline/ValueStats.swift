@@ -38,35 +38,39 @@ public struct ValueStats: Sendable, Hashable {
     /// - Returns: `true` when the value was new to the table.
     @discardableResult
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
-        // One pass finds the value or, failing that, the entry to evict (seen longest ago, then the
-        // least used, the first such): the networks table of a key that hops addresses is full and
-        // misses on most requests, so this is a hot path.
-        let victim: Int? = entries.withUnsafeMutableBufferPointer { table in
-            var oldest = -1
-            var oldestHour = UInt32.max
-            var oldestCount = UInt32.max
-            for i in 0..<table.count {
-                if table[i].value == value {
-                    table[i].count &+= 1
-                    table[i].lastSeenHour = hour
-                    return nil
-                }
-                let entry = table[i]
-                if entry.lastSeenHour < oldestHour || (entry.lastSeenHour == oldestHour && entry.count < oldestCount) {
-                    oldest = i
-                    oldestHour = entry.lastSeenHour
-                    oldestCount = entry.count
-                }
-            }
-            return oldest
+        // The networks table of a key that hops addresses is full and misses on most requests, so
+        // both scans are hot paths: the first compares values only, the second (on a miss in a full
+        // table) finds the entry to evict by one key, (last-seen hour, count), the first smallest.
+        let found: Int = entries.withUnsafeBufferPointer { table in
+            for i in 0..<table.count where table[i].value == value { return i }
+            return -1
         }
-        guard let victim else { return false }
+        if found >= 0 {
+            entries.withUnsafeMutableBufferPointer { table in
+                table[found].count &+= 1
+                table[found].lastSeenHour = hour
+            }
+            return false
+        }
         let entry = Entry(value: value, count: 1, lastSeenHour: hour)
         if entries.count < capacity {
             entries.append(entry)
-        } else if victim >= 0 {
-            entries[victim] = entry
+            return true
         }
+        guard !entries.isEmpty else { return true }
+        let victim: Int = entries.withUnsafeBufferPointer { table in
+            var best = 0
+            var bestKey = UInt64.max
+            for i in 0..<table.count {
+                let key = UInt64(table[i].lastSeenHour) << 32 | UInt64(table[i].count)
+                if key < bestKey {
+                    best = i
+                    bestKey = key
+                }
+            }
+            return best
+        }
+        entries[victim] = entry
         return true
     }
 

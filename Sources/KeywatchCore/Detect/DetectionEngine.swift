@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Learns every key's baseline and raises alerts, one event at a time, in event-time order.
 ///
 /// The engine owns all per-key state (``KeyState``) and the population-wide endpoint table used to
@@ -14,9 +16,10 @@ public struct DetectionEngine {
     public struct TrackedKey: Sendable {
         public var id: String
         public var hint: String
-        public var state: KeyState
         /// Changed since the last checkpoint.
         public var dirty: Bool
+        /// Kept last: its first few hundred bytes are what a request reads.
+        public var state: KeyState
     }
 
     /// One endpoint as the whole population uses it.
@@ -39,8 +42,14 @@ public struct DetectionEngine {
     public var inputNames: [String] = []
     /// The geography source (databases, networks file, or the /24 fallback).
     public var geo: GeoResolver
-    /// Tracked keys.
-    public private(set) var keys: [TrackedKey] = []
+    /// Tracked keys, in the order they were first seen (a copy: use ``keyCount`` and ``key(at:)``
+    /// to look at a few).
+    public var keys: [TrackedKey] { (0..<tracked.count).map { tracked[$0] } }
+    /// How many keys are tracked.
+    public var keyCount: Int { tracked.count }
+    /// The key at `slot` (`0..<keyCount`).
+    public func key(at slot: Int) -> TrackedKey { tracked[slot] }
+    private var tracked = TrackedKeys()
     /// Key id to position in ``keys``.
     public private(set) var keyIndex: [String: Int] = [:]
     /// Endpoint hash to population statistics.
@@ -57,8 +66,12 @@ public struct DetectionEngine {
     /// When recent rate and auth-failure episodes began, across all keys, to tell a gateway-wide event
     /// from one key's anomaly.
     var crowd = CrowdTracker()
-    private var endpointInfo: [[EndpointInfo?]] = []
+    /// By run-table endpoint id and method (`id * methods + method`).
+    private var endpointInfo: [EndpointInfo?] = []
     private var namedEndpointInfo: [NamedEndpoint: EndpointInfo] = [:]
+    /// `METHOD template` by endpoint hash, for every endpoint seen in this run, so the per-event
+    /// path carries a hash, never a string.
+    private var endpointNames: [UInt64: String] = [:]
 
     private struct NamedEndpoint: Hashable {
         var template: String
@@ -73,8 +86,8 @@ public struct DetectionEngine {
 
     /// Adds a key from the state store.
     public mutating func load(keyID: String, hint: String, state: KeyState) {
-        keyIndex[keyID] = keys.count
-        keys.append(TrackedKey(id: keyID, hint: hint, state: state, dirty: false))
+        keyIndex[keyID] = tracked.count
+        uniqueKeys().append(TrackedKey(id: keyID, hint: hint, dirty: false, state: state))
     }
 
     /// Adds an endpoint's population statistics from the state store.
@@ -87,12 +100,15 @@ public struct DetectionEngine {
 
     /// Clears the dirty marks after a checkpoint was written.
     public mutating func markClean() {
-        for i in keys.indices where keys[i].dirty { keys[i].dirty = false }
+        let keys = uniqueKeys()
+        for slot in 0..<keys.count { keys.pointer(slot).pointee.dirty = false }
         for (hash, value) in population where value.dirty { population[hash]?.dirty = false }
     }
 
     /// Keys changed since the last checkpoint.
-    public var dirtyKeys: [TrackedKey] { keys.filter(\.dirty) }
+    public var dirtyKeys: [TrackedKey] {
+        (0..<tracked.count).filter { tracked.pointer($0).pointee.dirty }.map { tracked[$0] }
+    }
     /// Endpoints changed since the last checkpoint.
     public var dirtyEndpoints: [(hash: UInt64, endpoint: PopulationEndpoint)] {
         population.filter(\.value.dirty).map { ($0.key, $0.value) }
@@ -116,10 +132,8 @@ public struct DetectionEngine {
     ) {
         guard let identity else { return }
         let slot = keyIndex[identity.id] ?? newKey(identity)
-        let info = endpointInfo(template: endpoint, method: event.method, id: nil)
-        observe(
-            event, slot: slot, endpointHash: info.hash, sensitive: info.sensitive,
-            endpointText: "\(event.method) \(endpoint)", fixedSource: source(), into: &alerts)
+        let info = endpointInfo(template: endpoint, method: event.method)
+        observe(event, slot: slot, endpointHash: info.hash, sensitive: info.sensitive, fixedSource: source(), into: &alerts)
     }
 
     /// The hot-path form used by the analysis loop: run-wide handles instead of strings.
@@ -133,48 +147,95 @@ public struct DetectionEngine {
             slot = keyIndex[identity.id] ?? newKey(identity)
             handleSlots[h] = Int32(slot)
         }
-        let info = endpointInfo(template: tables.endpoints[Int(event.endpoint)], method: event.method, id: event.endpoint)
-        observe(
-            event, slot: slot, endpointHash: info.hash, sensitive: info.sensitive,
-            endpointText: "\(event.method) \(tables.endpoints[Int(event.endpoint)])", fixedSource: nil, into: &alerts)
+        let e = Int(event.endpoint) &* Self.methodCount &+ Int(event.method.rawValue)
+        let info: EndpointInfo
+        if e < endpointInfo.count, let known = endpointInfo[e] {
+            info = known
+        } else {
+            info = endpointInfo(template: tables.endpoints[Int(event.endpoint)], method: event.method)
+            if e >= endpointInfo.count { endpointInfo.append(contentsOf: repeatElement(nil, count: e + 1 - endpointInfo.count)) }
+            endpointInfo[e] = info
+        }
+        observe(event, slot: slot, endpointHash: info.hash, sensitive: info.sensitive, fixedSource: nil, into: &alerts)
     }
+
+    /// Asks the CPU to bring the state of a key (by run handle) into cache before
+    /// ``observe(_:tables:into:)`` needs it; with `tables`, the start of its value tables instead
+    /// (the key's own memory points to them, so ask for the key first). Has no effect on results.
+    func prefetch(key handle: KeyHandle, tables: Bool) {
+        guard Int(handle) < handleSlots.count else { return }
+        let slot = Int(handleSlots[Int(handle)])
+        guard slot >= 0 && slot < tracked.count else { return }
+        let key = UnsafeRawPointer(tracked.base + slot)
+        if tables {
+            // An array is one reference to its storage object: a 32-byte header, then the elements.
+            // The reference is read as a plain word, so nothing is retained (a wrong guess would only
+            // make a useless hint: prefetching never faults).
+            for (offset, lines) in Self.tableOffsets {
+                let storage = key.load(fromByteOffset: offset, as: UInt.self)
+                guard let object = UnsafeRawPointer(bitPattern: storage) else { continue }
+                for line in 0..<lines { keywatch_prefetch(object + line * 64) }
+            }
+        } else {
+            for offset in stride(from: 0, to: Self.hotBytes, by: 64) { keywatch_prefetch(key + offset) }
+        }
+    }
+
+    /// The leading bytes of a tracked key that a request reads: up to the end of the per-day ring
+    /// (``KeyBaseline`` declares its hot fields first).
+    private static let hotBytes =
+        (MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.daily) ?? MemoryLayout<TrackedKey>.stride)
+        + MemoryLayout<FixedArray<28, UInt32>>.size
+
+    /// Where a tracked key holds its value tables, and how many cache lines of each a request reads
+    /// (the networks table is scanned whole when the address is new).
+    private static let tableOffsets: [(offset: Int, lines: Int)] = [
+        (\TrackedKey.state.baseline.countries, 1), (\TrackedKey.state.baseline.asns, 1),
+        (\TrackedKey.state.baseline.networks, 9), (\TrackedKey.state.baseline.endpoints, 2),
+        (\TrackedKey.state.baseline.userAgents, 1),
+    ].compactMap { path, lines in MemoryLayout<TrackedKey>.offset(of: path).map { ($0, lines) } }
 
     private mutating func newKey(_ identity: KeyIdentity) -> Int {
-        keyIndex[identity.id] = keys.count
-        keys.append(TrackedKey(id: identity.id, hint: identity.hint, state: KeyState(), dirty: true))
-        return keys.count - 1
+        keyIndex[identity.id] = tracked.count
+        uniqueKeys().append(TrackedKey(id: identity.id, hint: identity.hint, dirty: true, state: KeyState()))
+        return tracked.count - 1
     }
 
-    /// The endpoint's hash and sensitivity, computed once per endpoint and method: by run-table id on
-    /// the hot path, by template text for callers that pass strings.
-    private mutating func endpointInfo(template: String, method: HTTPMethod, id: EndpointID?) -> EndpointInfo {
-        func make() -> EndpointInfo {
-            EndpointInfo(hash: Self.endpointHash(method: method, template: template), sensitive: Self.isSensitive(template))
-        }
-        guard let id else {
-            let key = NamedEndpoint(template: template, method: method)
-            if let info = namedEndpointInfo[key] { return info }
-            let info = make()
-            namedEndpointInfo[key] = info
-            return info
-        }
-        let e = Int(id)
-        let m = Int(method.rawValue)
-        if e < endpointInfo.count, let info = endpointInfo[e][m] { return info }
-        if e >= endpointInfo.count {
-            endpointInfo.append(
-                contentsOf: repeatElement(
-                    [EndpointInfo?](repeating: nil, count: HTTPMethod.allCases.count), count: e + 1 - endpointInfo.count)
-            )
-        }
-        let info = make()
-        endpointInfo[e][m] = info
+    /// The key buffer, copied first if another engine value shares it.
+    private mutating func uniqueKeys() -> TrackedKeys {
+        if !isKnownUniquelyReferenced(&tracked) { tracked = tracked.copy() }
+        return tracked
+    }
+
+    /// The id and hint of the key at `slot`, read without touching its state (which a detector may
+    /// be changing).
+    func identity(at slot: Int) -> (id: String, hint: String) {
+        let key = tracked.pointer(slot)
+        return (key.pointee.id, key.pointee.hint)
+    }
+
+    private static let methodCount = HTTPMethod.allCases.count
+
+    /// The endpoint's hash and sensitivity, computed once per template and method (callers on the
+    /// hot path also cache it by run-table id); its name is kept for alerts and the population table.
+    private mutating func endpointInfo(template: String, method: HTTPMethod) -> EndpointInfo {
+        let key = NamedEndpoint(template: template, method: method)
+        if let info = namedEndpointInfo[key] { return info }
+        let info = EndpointInfo(
+            hash: Self.endpointHash(method: method, template: template), sensitive: Self.isSensitive(template))
+        namedEndpointInfo[key] = info
+        endpointNames[info.hash] = "\(method) \(template)"
         return info
     }
 
+    /// `METHOD template` of an endpoint seen in this run or stored.
+    func endpointName(_ hash: UInt64) -> String {
+        population[hash]?.text ?? endpointNames[hash] ?? "endpoint"
+    }
+
     private mutating func observe(
-        _ event: AccessEvent, slot: Int, endpointHash: UInt64, sensitive: Bool, endpointText: @autoclosure () -> String,
-        fixedSource: String?, into alerts: inout [Alert]
+        _ event: AccessEvent, slot: Int, endpointHash: UInt64, sensitive: Bool, fixedSource: String?,
+        into alerts: inout [Alert]
     ) {
         eventsObserved += 1
         let t = event.time
@@ -187,11 +248,19 @@ public struct DetectionEngine {
         )
         let address = event.client.map { Self.mix($0.high ^ Self.mix($0.low)) } ?? 0
 
-        keys[slot].dirty = true
-        // Move the state out, leaving the shared empty one in its place: nothing is allocated, and
-        // `state` is the only reference to its tables, so they are changed in place, not copied.
-        var state = Self.vacant
-        swap(&state, &keys[slot].state)
+        let key = uniqueKeys().pointer(slot)
+        key.pointee.dirty = true
+        // The state is changed where it lies: no copy of its tables, no reference counting.
+        update(
+            &key.pointee.state, event: event, slot: slot, values: values, geoInfo: geoInfo, address: address,
+            endpointHash: endpointHash, sensitive: sensitive, fixedSource: fixedSource, into: &alerts)
+    }
+
+    private mutating func update(
+        _ state: inout KeyState, event: AccessEvent, slot: Int, values: GeoValues, geoInfo: GeoInfo?, address: UInt64,
+        endpointHash: UInt64, sensitive: Bool, fixedSource: String?, into alerts: inout [Alert]
+    ) {
+        let t = event.time
         let wasEmpty = state.baseline.isEmpty
         let firstSeen = state.baseline.firstSeen
         let previousDay = state.baseline.dayHead
@@ -214,14 +283,14 @@ public struct DetectionEngine {
         if let before { dormant(&state, before: before, context: context, into: &alerts) }
         if mature {
             novelty(&state, values: values, geo: geoInfo, endpointHash: endpointHash, sensitive: sensitive,
-                    endpointText: endpointText, context: context, into: &alerts)
+                    context: context, into: &alerts)
         }
 
         state.baseline.record(
             time: t, status: event.status, method: event.method, geo: values, endpoint: endpointHash,
             userAgent: event.userAgentHash, address: address, limits: settings.limits
         )
-        if !knewEndpoint { countAdopter(endpointHash, time: t, text: endpointText()) }
+        if !knewEndpoint { countAdopter(endpointHash, time: t) }
 
         if !state.episodes.isEmpty {
             continueEpisodes(&state, values: values, endpointHash: endpointHash, context: context, into: &alerts)
@@ -234,30 +303,14 @@ public struct DetectionEngine {
         if state.baseline.dayHead != previousDay && !wasEmpty {
             state.baseline.forget(olderThan: settings.forgetAfterMillis, now: t)
         }
-        swap(&state, &keys[slot].state)
     }
 
-    /// The placeholder a key's slot holds while its state is being updated. Its tables are the
-    /// shared empty array, so putting it in and taking it out costs no reference counting on heap
-    /// storage (a default `KeyState` owns seven small arrays). Nothing reads it.
-    private static let vacant: KeyState = {
-        var state = KeyState()
-        state.baseline.hourMean = []
-        state.baseline.peak10 = []
-        state.baseline.peak30 = []
-        state.baseline.daily = []
-        state.baseline.recentHours = []
-        state.baseline.minutes = []
-        state.baseline.authMinutes = []
-        return state
-    }()
-
-    private mutating func countAdopter(_ hash: UInt64, time: Int64, text: @autoclosure () -> String) {
+    private mutating func countAdopter(_ hash: UInt64, time: Int64) {
         if population[hash] != nil {
             population[hash]!.keys += 1
             population[hash]!.dirty = true
         } else {
-            population[hash] = PopulationEndpoint(text: text(), firstSeen: time, keys: 1, dirty: true)
+            population[hash] = PopulationEndpoint(text: endpointName(hash), firstSeen: time, keys: 1, dirty: true)
         }
     }
 }

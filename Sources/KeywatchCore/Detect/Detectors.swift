@@ -66,7 +66,7 @@ extension DetectionEngine {
                 )
             )
         }
-        let key = keys[context.slot]
+        let key = identity(at: context.slot)
         let alert = Alert(
             id: Alert.makeID(keyID: key.id, kind: kind, value: valueText, severity: severity, episodeStart: start),
             time: context.time, kind: kind, severity: severity, score: score, keyID: key.id, keyHint: key.hint,
@@ -115,7 +115,7 @@ extension DetectionEngine {
 
     mutating func novelty(
         _ state: inout KeyState, values: GeoValues, geo: GeoInfo?, endpointHash: UInt64, sensitive: Bool,
-        endpointText: () -> String, context: AlertContext, into alerts: inout [Alert]
+        context: AlertContext, into alerts: inout [Alert]
     ) {
         let b = state.baseline
         let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
@@ -171,12 +171,12 @@ extension DetectionEngine {
         }
         if !b.endpoints.contains(endpointHash) {
             let users = population[endpointHash]?.keys ?? 0
-            let common = users >= max(5, UInt32(keys.count / 50))
+            let common = users >= max(5, UInt32(keyCount / 50))
             var score = 25
             if sensitive { score += 35 }
             if users == 0 { score += 15 } else if users <= 2 { score += 5 }
             if common { score -= 10 }
-            let text = population[endpointHash]?.text ?? endpointText()
+            let text = endpointName(endpointHash)
             let who = users == 0 ? "no other key has called it" : "\(users) other key\(users == 1 ? " calls" : "s call") it"
             raise(
                 &state, .newEndpoint, value: endpointHash, valueText: text, score: score,
@@ -250,7 +250,7 @@ extension DetectionEngine {
         switch e.kind {
         case .newCountry: countryText(e.value)
         case .newNetwork: "AS\(e.value)"
-        case .newEndpoint: population[e.value]?.text ?? "endpoint"
+        case .newEndpoint: endpointName(e.value)
         default: e.kind.rawValue
         }
     }
@@ -312,8 +312,8 @@ extension DetectionEngine {
         let b = state.baseline
         let rolling = b.rolling24
         guard rolling >= settings.quotaMinimum else { return }
-        if quotaCache.count < keys.count {
-            quotaCache.append(contentsOf: repeatElement(QuotaReference(), count: keys.count - quotaCache.count))
+        if quotaCache.count < keyCount {
+            quotaCache.append(contentsOf: repeatElement(QuotaReference(), count: keyCount - quotaCache.count))
         }
         if quotaCache[context.slot].hour != b.hourHead {
             quotaCache[context.slot] = quotaReference(b)

@@ -23,10 +23,10 @@ public struct Episode: Sendable, Hashable {
 public struct KeyState: Sendable, Hashable {
     static let maxEpisodes = 8
 
-    /// The learned baseline.
-    public var baseline = KeyBaseline()
     /// Open episodes, oldest first.
     public var episodes: [Episode] = []
+    /// The learned baseline.
+    public var baseline = KeyBaseline()
 
     /// Creates an empty state.
     public init() {}

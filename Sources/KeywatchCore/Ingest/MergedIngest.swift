@@ -215,6 +215,9 @@ struct MergedIngest {
         self.reorderWindowMillis = reorderWindowMillis
     }
 
+    /// How many events ahead of the one consumed the sink is told to prefetch.
+    static let prefetchDistance = 12
+
     private struct Head {
         var batch: ChunkResult
         var position: Int
@@ -277,6 +280,10 @@ struct MergedIngest {
             window.push(event, sequence: sequence)
             sequence += 1
             while let ready = window.popReady(before: window.newest - reorderWindowMillis) {
+                // Events waiting behind this one: their keys' state is fetched into cache now, so
+                // it is there when they are consumed (first the key, then the tables it points to).
+                if let ahead = window.upcomingKey(Self.prefetchDistance) { sink.prefetch(key: ahead, tables: false) }
+                if let ahead = window.upcomingKey(Self.prefetchDistance / 2) { sink.prefetch(key: ahead, tables: true) }
                 sink.consume(ready, tables: tables)
             }
             advance(best)
@@ -285,29 +292,86 @@ struct MergedIngest {
     }
 }
 
-/// A min-heap of events by (time, arrival), holding the most recent few seconds of event time.
+/// Puts events back in (time, arrival) order within the last few seconds of event time.
+///
+/// Most events arrive in order, so they wait in a first-in, first-out queue at no sorting cost;
+/// only an event older than the queue's newest goes into a min-heap. Release takes the earlier of
+/// the two fronts.
 struct ReorderWindow {
-    private var heap: [(time: Int64, sequence: UInt64, event: AccessEvent)] = []
+    private struct Entry {
+        var sequence: UInt64
+        var event: AccessEvent
+        @inline(__always) func precedes(_ other: Entry) -> Bool {
+            event.time != other.event.time ? event.time < other.event.time : sequence < other.sequence
+        }
+    }
+
+    /// In-order arrivals from `head` on, non-decreasing in time.
+    private var queue: [Entry] = []
+    private var head = 0
+    /// Late arrivals.
+    private var heap: [Entry] = []
     /// The newest event time pushed so far.
     private(set) var newest = Int64.min
     /// The latest event time released so far: an event before it arrives too late to be put in place.
     private(set) var released = Int64.min
 
+    /// Events waiting.
+    var count: Int { queue.count - head + heap.count }
+
+    /// The key of the in-order event `offset` places behind the next one, if that many wait (late
+    /// events in the heap are not counted): what will be consumed soon, to prefetch.
+    func upcomingKey(_ offset: Int) -> KeyHandle? {
+        head + offset < queue.count ? queue[head + offset].event.key : nil
+    }
+
     mutating func push(_ event: AccessEvent, sequence: UInt64) {
         newest = max(newest, event.time)
-        heap.append((event.time, sequence, event))
+        let entry = Entry(sequence: sequence, event: event)
+        if head == queue.count || queue[queue.count - 1].event.time <= event.time {
+            queue.append(entry)
+            return
+        }
+        heap.append(entry)
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
-            if !less(child, parent) { break }
+            if !heap[child].precedes(heap[parent]) { break }
             heap.swapAt(child, parent)
             child = parent
         }
     }
 
-    /// The earliest event if its time is before `limit`.
+    /// The earliest event if its time is before `limit` (`Int64.max` releases everything).
     mutating func popReady(before limit: Int64) -> AccessEvent? {
-        guard let top = heap.first, top.time < limit || limit == Int64.max else { return nil }
+        let fromQueue: Bool
+        if head < queue.count {
+            fromQueue = heap.isEmpty || queue[head].precedes(heap[0])
+        } else if !heap.isEmpty {
+            fromQueue = false
+        } else {
+            return nil
+        }
+        let time = fromQueue ? queue[head].event.time : heap[0].event.time
+        guard time < limit || limit == Int64.max else { return nil }
+        released = max(released, time)
+        if fromQueue {
+            let event = queue[head].event
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 4_096 && head * 2 >= queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+            return event
+        }
+        return popHeap().event
+    }
+
+    private mutating func popHeap() -> Entry {
+        let top = heap[0]
         let last = heap.removeLast()
         if !heap.isEmpty {
             heap[0] = last
@@ -316,19 +380,14 @@ struct ReorderWindow {
                 let left = 2 * parent + 1
                 let right = left + 1
                 var smallest = parent
-                if left < heap.count && less(left, smallest) { smallest = left }
-                if right < heap.count && less(right, smallest) { smallest = right }
+                if left < heap.count && heap[left].precedes(heap[smallest]) { smallest = left }
+                if right < heap.count && heap[right].precedes(heap[smallest]) { smallest = right }
                 if smallest == parent { break }
                 heap.swapAt(parent, smallest)
                 parent = smallest
             }
         }
-        released = max(released, top.time)
-        return top.event
-    }
-
-    private func less(_ a: Int, _ b: Int) -> Bool {
-        heap[a].time != heap[b].time ? heap[a].time < heap[b].time : heap[a].sequence < heap[b].sequence
+        return top
     }
 }
 
