@@ -266,8 +266,9 @@ public struct DetectionEngine {
         let previousDay = state.baseline.dayHead
         let knewEndpoint = state.baseline.endpoints.contains(endpointHash)
         let detect = !settings.learnOnly && !wasEmpty
-        // Dormancy is judged on the baseline before this request; a copy is kept only in that rare case.
-        let before = detect && t - state.baseline.lastSeen >= settings.dormancyMillis ? state.baseline : nil
+        // Dormancy is judged on the baseline before this request.
+        let before = detect && t - state.baseline.lastSeen >= settings.dormancyMillis
+            ? DormancyFacts(state.baseline) : nil
         // History counts in whole UTC days from the day of the first request, so a key first seen at
         // 09:00 on the first day of the logs has the same seven days of history as one seen at 00:01.
         let mature = detect && t - (firstSeen - firstSeen % 86_400_000) >= settings.learningPeriodMillis

@@ -9,6 +9,22 @@ struct AlertContext {
     var status: UInt16
 }
 
+/// What the dormancy detector needs of a key's baseline as it was before the waking request (a few
+/// numbers, not a copy of the whole baseline).
+struct DormancyFacts {
+    var firstSeen: Int64
+    var lastSeen: Int64
+    var longestGap: Int64
+    var requests: Int64
+
+    init(_ baseline: KeyBaseline) {
+        firstSeen = baseline.firstSeen
+        lastSeen = baseline.lastSeen
+        longestGap = baseline.longestGap
+        requests = baseline.requests
+    }
+}
+
 /// A key's quota reference, recomputed once per hour: mean, spread and busiest of its past days.
 struct QuotaReference {
     var hour: Int32 = -1
@@ -87,7 +103,7 @@ extension DetectionEngine {
     // MARK: Dormancy
 
     mutating func dormant(
-        _ state: inout KeyState, before: KeyBaseline, context: AlertContext, into alerts: inout [Alert]
+        _ state: inout KeyState, before: DormancyFacts, context: AlertContext, into alerts: inout [Alert]
     ) {
         let gap = context.time - before.lastSeen
         let longest = before.longestGap
@@ -117,6 +133,15 @@ extension DetectionEngine {
         _ state: inout KeyState, values: GeoValues, geo: GeoInfo?, endpointHash: UInt64, sensitive: Bool,
         context: AlertContext, into alerts: inout [Alert]
     ) {
+        // Most requests of a mature key bring nothing new: decide that without copying the baseline.
+        func isNew(_ table: ValueStats, _ value: UInt64?) -> Bool {
+            guard let value else { return false }
+            return !table.entries.isEmpty && !table.contains(value)
+        }
+        guard isNew(state.baseline.countries, values.country) || isNew(state.baseline.asns, values.asn)
+            || (values.asn == nil && isNew(state.baseline.networks, values.network))
+            || !state.baseline.endpoints.contains(endpointHash)
+        else { return }
         let b = state.baseline
         let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
         let place = geo.map(describe) ?? "?"
@@ -267,13 +292,15 @@ extension DetectionEngine {
     }
 
     mutating func rate(_ state: inout KeyState, context: AlertContext, into alerts: inout [Alert]) {
-        let b = state.baseline
-        guard b.daysLearned >= 3 else { return }
-        let h = Int(b.hourHead) % 24
+        guard state.baseline.daysLearned >= 3 else { return }
+        let h = Int(state.baseline.hourHead) % 24
         let factor = settings.rateFactor
-        let over10 = b.window10 >= settings.rateMinimum && Float(b.window10) > factor * b.peak10[h]
-        let over30 = Float(b.window30) >= 1.5 * Float(settings.rateMinimum) && Float(b.window30) > factor * b.peak30[h]
+        let (window10, window30) = (state.baseline.window10, state.baseline.window30)
+        let over10 = window10 >= settings.rateMinimum && Float(window10) > factor * state.baseline.peak10[h]
+        let over30 = Float(window30) >= 1.5 * Float(settings.rateMinimum)
+            && Float(window30) > factor * state.baseline.peak30[h]
         guard over10 || over30 else { return }
+        let b = state.baseline
         let hours = [(h + 23) % 24, h, (h + 1) % 24]
         let ref10 = hours.map { b.peak10[$0] }.max()!
         let ref30 = hours.map { b.peak30[$0] }.max()!
@@ -309,9 +336,9 @@ extension DetectionEngine {
     }
 
     mutating func quota(_ state: inout KeyState, context: AlertContext, into alerts: inout [Alert]) {
-        let b = state.baseline
-        let rolling = b.rolling24
+        let rolling = state.baseline.rolling24
         guard rolling >= settings.quotaMinimum else { return }
+        let b = state.baseline
         if quotaCache.count < keyCount {
             quotaCache.append(contentsOf: repeatElement(QuotaReference(), count: keyCount - quotaCache.count))
         }
@@ -354,8 +381,8 @@ extension DetectionEngine {
     }
 
     mutating func authFailures(_ state: inout KeyState, context: AlertContext, into alerts: inout [Alert]) {
+        guard state.baseline.authWindow10 >= settings.errorMinimum else { return }
         let b = state.baseline
-        guard b.authWindow10 >= settings.errorMinimum else { return }
         let share = Double(b.authWindow10) / Double(max(b.window10, 1))
         let usual = Double(b.authFailures) / Double(max(b.requests, 1))
         let expected = usual * Double(b.window10)
