@@ -29,8 +29,8 @@ enum Binary {
         process.arguments = arguments
         // Output goes to files so a full pipe can never block the child.
         let dir = temporaryDirectory()
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
+        try #require(FileManager.default.createFile(atPath: dir + "/out", contents: nil))
+        try #require(FileManager.default.createFile(atPath: dir + "/err", contents: nil))
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
         process.standardOutput = out
@@ -118,7 +118,7 @@ enum Binary {
             contentsOf: URL(fileURLWithPath: Binary.fixtures + "/realworld/elastic-examples_apache_logs.log.gz")
         )
         let cut = dir + "/cut.log.gz"
-        FileManager.default.createFile(atPath: cut, contents: whole.prefix(100_000))
+        try #require(FileManager.default.createFile(atPath: cut, contents: whole.prefix(100_000)))
         let result = try Binary.run(["parse", "--state", dir, "--output", "none", cut])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
