@@ -170,6 +170,7 @@ struct Watch: ParsableCommand {
         var pending: [Alert] = []
         var eventsSinceCheckpoint = 0
         var lastCheckpoint = Date()
+        var lastPrune = Date.distantPast
         var lastRate = (time: Date(), events: 0)
         log.info("watching", ["paths": "\(paths.joined(separator: " "))", "state": stateDirectory, "keys": "\(live.engine.keyCount)"])
 
@@ -188,6 +189,16 @@ struct Watch: ParsableCommand {
             lastCheckpoint = Date()
             metrics.checkpointed()
             if let depth = try? store.outboxDepth() { metrics.setOutbox(depth, nowMs: now) }
+            // Delivered rows would otherwise pile up for as long as the daemon runs.
+            if lastCheckpoint.timeIntervalSince(lastPrune) >= 3600 {
+                lastPrune = lastCheckpoint
+                do {
+                    let removed = try store.pruneOutbox(deliveredBeforeMs: now - StateStore.deliveredRetentionMs)
+                    if removed > 0 { log.info("pruned delivered outbox rows", ["rows": "\(removed)"]) }
+                } catch {
+                    log.warning("could not prune the outbox: \(error)")
+                }
+            }
         }
 
         var failure: (any Error)?

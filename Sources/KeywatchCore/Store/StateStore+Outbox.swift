@@ -255,6 +255,10 @@ extension StateStore {
         }
     }
 
+    /// How long `watch` keeps delivered outbox rows: far longer than a replay after a restart can
+    /// reach back (to the last checkpoint), so a pruned alert is never queued again.
+    public static let deliveredRetentionMs: Int64 = 7 * 86_400_000
+
     /// Forgets delivered items older than `beforeMs`, keeping the table small.
     ///
     /// Keep them longer than a replay can reach back (the time between checkpoints, and a restart):
