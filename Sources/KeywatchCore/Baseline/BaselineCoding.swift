@@ -1,8 +1,7 @@
 extension KeyBaseline {
     /// The baseline as compact versioned bytes for the state store (little-endian, no key material).
     public func encoded() -> [UInt8] {
-        var w = ByteWriter()
-        w.bytes.reserveCapacity(512)
+        var w = ByteWriter(capacity: 512)
         encode(into: &w)
         return w.bytes
     }

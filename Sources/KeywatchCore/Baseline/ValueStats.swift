@@ -126,11 +126,27 @@ public enum BaselineDecodingError: Error, Hashable, CustomStringConvertible {
 }
 
 /// Appends little-endian integers and floats to a byte array.
+///
+/// Values are stored into a zero-filled buffer that grows by doubling: `Array.append(contentsOf:)`
+/// of a few bytes cost hundreds of instructions each, and a checkpoint encodes every changed key.
 struct ByteWriter {
-    var bytes: [UInt8] = []
+    private var storage: [UInt8]
+    private var count = 0
+
+    /// Creates a writer with room for `capacity` bytes before it grows.
+    init(capacity: Int = 256) { storage = [UInt8](repeating: 0, count: Swift.max(capacity, 16)) }
+
+    /// The bytes written so far.
+    var bytes: [UInt8] { Array(storage[0..<count]) }
 
     mutating func append<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        let size = MemoryLayout<T>.size
+        if count + size > storage.count {
+            storage.append(contentsOf: repeatElement(0, count: Swift.max(storage.count, size)))
+        }
+        let at = count
+        storage.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: at, as: T.self) }
+        count += size
     }
 
     mutating func append(_ value: Float) { append(value.bitPattern) }
@@ -146,10 +162,10 @@ struct ByteReader {
     mutating func read<T: FixedWidthInteger>(_: T.Type) throws(BaselineDecodingError) -> T {
         let size = MemoryLayout<T>.size
         guard offset + size <= bytes.count else { throw .truncated(at: offset) }
-        var value = T.zero
-        for i in 0..<size { value |= T(bytes[offset + i]) << (8 * i) }
+        let at = offset
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
         offset += size
-        return value
+        return T(littleEndian: value)
     }
 
     mutating func read(_: Float.Type) throws(BaselineDecodingError) -> Float {

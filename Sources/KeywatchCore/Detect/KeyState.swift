@@ -56,8 +56,7 @@ public struct KeyState: Sendable, Hashable {
 
     /// The state as bytes for the store.
     public func encoded() -> [UInt8] {
-        var w = ByteWriter()
-        w.bytes.reserveCapacity(640)
+        var w = ByteWriter(capacity: 640)
         baseline.encode(into: &w)
         w.append(UInt8(episodes.count))
         for e in episodes {
