@@ -512,10 +512,16 @@ final class Daemon: @unchecked Sendable {
     func terminate() throws -> Int32? {
         kill(process.processIdentifier, SIGTERM)
         guard waitUntil(timeout: 10, { !process.isRunning }) else {
+            print("watch daemon: still running 10 s after SIGTERM; its log ends:\n\(stderr.suffix(1_500))")
             kill9()
             return nil
         }
         process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            // Say why, so a failure on a loaded CI machine can be diagnosed from the log alone.
+            let how = process.terminationReason == .uncaughtSignal ? "killed by signal" : "exit status"
+            print("watch daemon: \(how) \(process.terminationStatus); its log ends:\n\(stderr.suffix(1_500))")
+        }
         return process.terminationStatus
     }
 }

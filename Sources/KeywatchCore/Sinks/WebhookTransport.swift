@@ -75,20 +75,39 @@ public struct URLSessionTransport: WebhookTransport {
         request.timeoutInterval = timeout.inSeconds
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = Data(body)
-        let response: URLResponse
-        do {
-            (_, response) = try await session.data(for: request)
-        } catch let error as URLError {
-            throw WebhookNetworkError(reason: URLSessionTransport.describe(error.code))
-        } catch is CancellationError {
-            throw WebhookNetworkError(reason: "cancelled")
-        } catch {
-            throw WebhookNetworkError(reason: "\(type(of: error))")
+        // A completion handler behind a plain continuation, not `session.data(for:)`: on Linux,
+        // cancelling a task that awaits `data(for:)` while its request completes deadlocks
+        // (cancellation holds the task's status lock and waits for URLSession's queue, which waits
+        // for that lock to resume the task; seen with gdb when `watch` stopped under load). Here a
+        // cancelled delivery lets its request finish or time out on its own, and records the result.
+        let outcome: Outcome = await withCheckedContinuation { continuation in
+            let task = session.dataTask(with: request) { _, response, error in
+                continuation.resume(returning: Outcome(response: response, error: error))
+            }
+            task.resume()
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw WebhookNetworkError(reason: "not an HTTP response")
+        if let failure = outcome.failure { throw WebhookNetworkError(reason: failure) }
+        return WebhookResponse(status: outcome.status, retryAfter: outcome.retryAfter)
+    }
+
+    /// What a request came to, taken apart inside its completion handler.
+    private struct Outcome: Sendable {
+        var status = 0
+        var retryAfter: String?
+        var failure: String?
+
+        init(response: URLResponse?, error: (any Error)?) {
+            if let error = error as? URLError {
+                failure = URLSessionTransport.describe(error.code)
+            } else if let error {
+                failure = "\(type(of: error))"
+            } else if let http = response as? HTTPURLResponse {
+                status = http.statusCode
+                retryAfter = http.value(forHTTPHeaderField: "Retry-After")
+            } else {
+                failure = "not an HTTP response"
+            }
         }
-        return WebhookResponse(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
     }
 
     /// A URL error's code in words; `URLError`'s own description may include the URL and its credentials.
