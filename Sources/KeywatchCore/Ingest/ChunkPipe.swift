@@ -39,7 +39,11 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     let chunkSize: Int
-    private var slots: [Slot]
+    /// Plain memory allocated once, not an array: the producer writes one slot while the consumer
+    /// reads another, and an array property would check (and could copy) its whole buffer on the
+    /// producer's write, racing with the consumer's read.
+    private let slots: UnsafeMutablePointer<Slot>
+    private let slotCount: Int
     private let empty: DispatchSemaphore
     private let full = DispatchSemaphore(value: 0)
     private var writeIndex = 0
@@ -59,8 +63,10 @@ final class ChunkPipe: @unchecked Sendable {
         self.chunkSize = chunkSize
         self.alignToLines = alignToLines
         carry = .allocate(byteCount: alignToLines ? chunkSize : 1, alignment: 16)
-        slots = (0..<slotCount).map { _ in
-            Slot(buffer: .allocate(byteCount: chunkSize, alignment: 16))
+        self.slotCount = slotCount
+        slots = .allocate(capacity: slotCount)
+        for i in 0..<slotCount {
+            (slots + i).initialize(to: Slot(buffer: .allocate(byteCount: chunkSize, alignment: 16)))
         }
         empty = DispatchSemaphore(value: slotCount)
         cancelFlag.initialize(to: 0)
@@ -68,7 +74,9 @@ final class ChunkPipe: @unchecked Sendable {
 
     deinit {
         carry.deallocate()
-        for slot in slots { slot.buffer.deallocate() }
+        for i in 0..<slotCount { slots[i].buffer.deallocate() }
+        slots.deinitialize(count: slotCount)
+        slots.deallocate()
         cancelFlag.deallocate()
     }
 
@@ -165,7 +173,7 @@ final class ChunkPipe: @unchecked Sendable {
     private func send(length: Int, kind: ChunkKind) {
         slots[writeIndex].length = length
         slots[writeIndex].kind = kind
-        writeIndex = (writeIndex + 1) % slots.count
+        writeIndex = (writeIndex + 1) % slotCount
         full.signal()
     }
 
@@ -178,13 +186,13 @@ final class ChunkPipe: @unchecked Sendable {
     func next() -> (bytes: UnsafeRawBufferPointer, kind: ChunkKind) {
         full.wait()
         let slot = slots[takeIndex]
-        takeIndex = (takeIndex + 1) % slots.count
+        takeIndex = (takeIndex + 1) % slotCount
         return (UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(slot.buffer)[0..<slot.length]), slot.kind)
     }
 
     /// Returns the oldest chunk taken with ``next()`` and not yet released.
     func release() {
-        readIndex = (readIndex + 1) % slots.count
+        readIndex = (readIndex + 1) % slotCount
         empty.signal()
     }
 

@@ -58,22 +58,34 @@ public enum StreamGrouping {
 /// Safety (`@unchecked Sendable`): slot `i` is written only by the producer between `space.wait()`
 /// and `items.signal()`, and read only by the consumer between `items.wait()` and `space.signal()`;
 /// the semaphores order those accesses, and each index is used by one side only.
+///
+/// The slots are plain memory allocated once, not an array: writing an element of an array
+/// property checks and may copy the whole buffer, so the two sides writing different elements
+/// still raced on the buffer itself (a debug build crashed in `pop` under load).
 final class HandOff<Value>: @unchecked Sendable {
-    private var slots: [Value?]
+    private let slots: UnsafeMutablePointer<Value?>
+    private let capacity: Int
     private let space: DispatchSemaphore
     private let items = DispatchSemaphore(value: 0)
     private var writeIndex = 0
     private var readIndex = 0
 
     init(capacity: Int) {
-        slots = Array(repeating: nil, count: capacity)
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: nil, count: capacity)
         space = DispatchSemaphore(value: capacity)
+    }
+
+    deinit {
+        slots.deinitialize(count: capacity)
+        slots.deallocate()
     }
 
     func push(_ value: Value) {
         space.wait()
         slots[writeIndex] = value
-        writeIndex = (writeIndex + 1) % slots.count
+        writeIndex = (writeIndex + 1) % capacity
         items.signal()
     }
 
@@ -81,7 +93,7 @@ final class HandOff<Value>: @unchecked Sendable {
         items.wait()
         let value = slots[readIndex]!
         slots[readIndex] = nil
-        readIndex = (readIndex + 1) % slots.count
+        readIndex = (readIndex + 1) % capacity
         space.signal()
         return value
     }
