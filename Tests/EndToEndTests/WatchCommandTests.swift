@@ -625,11 +625,12 @@ final class Receiver: @unchecked Sendable {
         posts.contains { $0.keyID == keyID && $0.kind == kind && $0.isSuccess }
     }
 
-    /// Stops accepting and waits for the serving thread.
+    /// Stops accepting and waits for the serving thread. The listener is closed only once that
+    /// thread is done with it: closing it earlier would let a late `accept` take whatever descriptor
+    /// another test opens with the same number.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        _ = finished.wait(timeout: .now() + 5)
-        close(listener)
+        if finished.wait(timeout: .now() + 5) == .success { close(listener) }
     }
 
     private func serve() {

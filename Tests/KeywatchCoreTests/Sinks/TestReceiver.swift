@@ -30,6 +30,8 @@ final class TestReceiver: @unchecked Sendable {
     let port: UInt16
     private let listener: Int32
     private let lock = NSLock()
+    private let finished = DispatchSemaphore(value: 0)
+    private var stopped = false
     private var script: [Reply]
     private let fallback: Reply
     private var received: [Request] = []
@@ -71,14 +73,26 @@ final class TestReceiver: @unchecked Sendable {
         }
         listener = fd
         port = UInt16(bigEndian: address.sin_port)
-        let thread = Thread { [self] in serve() }
+        let thread = Thread { [self] in
+            serve()
+            finished.signal()
+        }
         thread.start()
     }
 
-    /// Stops accepting; the serving thread ends.
+    /// Stops accepting and waits for the serving thread; later calls do nothing.
+    ///
+    /// The listener is closed exactly once, and only after the serving thread has stopped using it:
+    /// a second `close`, or an `accept` on a closed descriptor, would hit whatever descriptor
+    /// another test opened with the same number in the meantime (a child's pipe, another receiver).
     func stop() {
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        if finished.wait(timeout: .now() + 5) == .success { close(listener) }
     }
 
     deinit { stop() }
