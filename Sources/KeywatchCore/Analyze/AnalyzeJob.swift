@@ -16,6 +16,19 @@ public struct StateSnapshot: Sendable {
     public var watermark: Int64
     /// Events with a key observed since the last checkpoint.
     public var events: Int
+    /// Spikes that began across keys in the last 15 minutes (``DetectionEngine/crowdState``), so a
+    /// restart judges a gateway-wide event as an uninterrupted run would.
+    public var crowd: String = ""
+}
+
+extension DetectionEngine {
+    /// What a checkpoint stores: the changed keys and endpoints, `alerts`, the watermark and the
+    /// recent spikes across keys.
+    public func snapshot(alerts: [Alert], watermark: Int64, events: Int) -> StateSnapshot {
+        StateSnapshot(
+            keys: dirtyKeys, endpoints: dirtyEndpoints, alerts: alerts, watermark: watermark, events: events,
+            crowd: crowdState)
+    }
 }
 
 /// What an analysis run did.
@@ -227,10 +240,7 @@ private struct AnalyzeSink: BatchEventSink {
 
     mutating func writeCheckpoint(watermark: Int64) throws {
         guard let checkpoint, checkpointError == nil else { return }
-        let snapshot = StateSnapshot(
-            keys: engine.dirtyKeys, endpoints: engine.dirtyEndpoints, alerts: pending, watermark: watermark,
-            events: eventsSinceCheckpoint
-        )
+        let snapshot = engine.snapshot(alerts: pending, watermark: watermark, events: eventsSinceCheckpoint)
         try checkpoint(snapshot)
         engine.markClean()
         pending.removeAll(keepingCapacity: true)

@@ -18,6 +18,7 @@ extension DetectionEngine {
         if let text = try store.meta(StateStore.Meta.watermarkMs), let watermark = Int64(text) {
             restoreWatermark(watermark)
         }
+        if let text = try store.meta(StateStore.Meta.crowd) { restoreCrowd(text) }
         return Int64(try store.meta(StateStore.Meta.eventsTotal) ?? "0") ?? 0
     }
 }
@@ -49,8 +50,11 @@ extension Checkpoint {
                 )
             },
             meta: snapshot.watermark == .min
-                ? [StateStore.Meta.eventsTotal: String(eventsTotal)]
-                : [StateStore.Meta.watermarkMs: String(snapshot.watermark), StateStore.Meta.eventsTotal: String(eventsTotal)]
+                ? [StateStore.Meta.eventsTotal: String(eventsTotal), StateStore.Meta.crowd: snapshot.crowd]
+                : [
+                    StateStore.Meta.watermarkMs: String(snapshot.watermark),
+                    StateStore.Meta.eventsTotal: String(eventsTotal), StateStore.Meta.crowd: snapshot.crowd,
+                ]
         )
     }
 }

@@ -98,6 +98,16 @@ public struct DetectionEngine {
     /// Restores the watermark from the state store.
     public mutating func restoreWatermark(_ time: Int64) { watermark = max(watermark, time) }
 
+    /// Spikes that began across keys within the crowd window before the watermark, by key id, as
+    /// the store keeps them (``StateStore/Meta/crowd``).
+    public var crowdState: String { crowd.encoded(now: watermark) { identity(at: $0).id } }
+
+    /// Restores ``crowdState`` from the state store; call after the keys are loaded.
+    public mutating func restoreCrowd(_ text: String) {
+        let index = keyIndex
+        crowd = CrowdTracker(decoding: text) { index[$0] }
+    }
+
     /// Clears the dirty marks after a checkpoint was written.
     public mutating func markClean() {
         let keys = uniqueKeys()

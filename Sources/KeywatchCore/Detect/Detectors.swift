@@ -43,6 +43,8 @@ struct CrowdTracker {
     static let window: Int64 = 15 * 60_000
     private var starts: [AlertKind: [(time: Int64, slot: Int)]] = [:]
 
+    init() {}
+
     /// Records that `slot` started a spike of `kind` at `time` and returns how many other keys
     /// started one within the window before it.
     mutating func record(_ kind: AlertKind, time: Int64, slot: Int) -> Int {
@@ -51,6 +53,28 @@ struct CrowdTracker {
         if !list.contains(where: { $0.slot == slot }) { list.append((time, slot)) }
         starts[kind] = list
         return list.count - 1
+    }
+
+    /// The starts within the window before `now`, one per line: `kind time_ms key_id`.
+    func encoded(now: Int64, keyID: (Int) -> String) -> String {
+        var lines: [String] = []
+        for kind in AlertKind.allCases {
+            for start in starts[kind] ?? [] where now == .min || now - start.time <= Self.window {
+                lines.append("\(kind.rawValue) \(start.time) \(keyID(start.slot))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Reads ``encoded(now:keyID:)``; lines that do not parse or name an unknown key are skipped.
+    init(decoding text: String, slot: (String) -> Int?) {
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let kind = AlertKind(rawValue: String(fields[0])), let time = Int64(fields[1]),
+                let slot = slot(String(fields[2]))
+            else { continue }
+            starts[kind, default: []].append((time, slot))
+        }
     }
 }
 

@@ -53,9 +53,7 @@ public struct LiveAnalyzer {
     ///   - alerts: Alerts raised since the last checkpoint.
     ///   - events: Events observed since the last checkpoint.
     public func snapshot(alerts: [Alert], events: Int) -> StateSnapshot {
-        StateSnapshot(
-            keys: engine.dirtyKeys, endpoints: engine.dirtyEndpoints, alerts: alerts, watermark: engine.watermark,
-            events: events)
+        engine.snapshot(alerts: alerts, watermark: engine.watermark, events: events)
     }
     private var tables = RunTables()
     private var sources: [String: Source] = [:]

@@ -57,6 +57,9 @@ public final class StateStore: Sendable {
         public static let watermarkMs = "watermark_ms"
         /// Events included in the stored state, in all.
         public static let eventsTotal = "events_total"
+        /// Spikes that began across keys in the last 15 minutes before the watermark, one per line:
+        /// `kind time_ms key_id` (see ``DetectionEngine/crowdState``).
+        public static let crowd = "crowd"
     }
 
     /// Whether a store may be written.

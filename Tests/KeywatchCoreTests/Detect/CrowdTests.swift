@@ -21,7 +21,9 @@ import Testing
 
     /// Eight keys with nine quiet days (one request every 10 minutes, every 40th a 401), then at
     /// `burst` the given keys fail auth 30 times in five minutes each, one key after another.
-    func run(failing: Int) -> [Alert] {
+    /// With `restartAfter`, the engine is checkpointed into a state store after that many keys'
+    /// bursts and replaced by a new one loaded from it, as a restarted `watch` or `analyze` would be.
+    func run(failing: Int, restartAfter: Int? = nil) throws -> [Alert] {
         var engine = DetectionEngine(geo: GeoResolver(networks: nil, databases: []))
         var alerts: [Alert] = []
         let quietEnd = Self.start + 9 * Self.day
@@ -37,7 +39,15 @@ import Testing
             t += 600_000
         }
         #expect(alerts.isEmpty)
+        let directory = TemporaryDirectory()
         for k in 0..<failing {
+            if k == restartAfter {
+                let store = try StateStore(directory: directory.path)
+                try store.checkpoint(
+                    Checkpoint(engine.snapshot(alerts: [], watermark: engine.watermark, events: 0), eventsTotal: 0))
+                engine = DetectionEngine(geo: GeoResolver(networks: nil, databases: []))
+                try engine.load(from: store)
+            }
             for i in 0..<30 {
                 let time = quietEnd + Int64(k) * 60_000 + Int64(i) * 10_000
                 engine.observe(
@@ -48,15 +58,18 @@ import Testing
         return alerts.filter { $0.kind == .errorSpike }
     }
 
-    @Test func oneKeyFailingAuthIsAnAlert() {
-        let alerts = run(failing: 1)
+    @Test func oneKeyFailingAuthIsAnAlert() throws {
+        let alerts = try run(failing: 1)
         #expect(alerts.count >= 1)
         #expect(alerts.allSatisfy { $0.severity >= .medium })
         #expect(alerts.first?.summary.contains("failed authentication") == true)
     }
 
-    @Test func manyKeysFailingTogetherAreAGatewayEventAtLowSeverity() throws {
-        let alerts = run(failing: 8)
+    @Test(arguments: [nil, 3, 6])
+    func manyKeysFailingTogetherAreAGatewayEventAtLowSeverity(restartAfter: Int?) throws {
+        // A restart in the middle of the crowd (after the third or sixth key) changes nothing: the
+        // recent spike starts are in the state store.
+        let alerts = try run(failing: 8, restartAfter: restartAfter)
         let byKey = Dictionary(grouping: alerts, by: \.keyID)
         #expect(byKey.count == 8)
         // The first keys alert before the crowd forms; from the sixth on, the crowd is plain.
