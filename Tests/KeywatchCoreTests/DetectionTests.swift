@@ -40,12 +40,15 @@ enum DetectionFixture {
         return "ak_test_" + String((0..<24).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] })
     }
 
-    static let identities: [KeyIdentity] = (0..<32).map { index in
+    /// The identity of ``rawKey(_:)`` for `index`: its id under the test secret and its hint.
+    static func identity(_ index: Int) -> KeyIdentity {
         let raw = rawKey(index)
         return KeyIdentity(
             id: Fixtures.fingerprinter.keyID(for: raw), hint: withBytes(raw) { KeyHint.make(for: $0) }, source: .header
         )
     }
+
+    static let identities: [KeyIdentity] = (0..<32).map(identity)
 
     /// One synthetic request.
     struct Request {

@@ -194,7 +194,7 @@ private struct AnalyzeSink: BatchEventSink {
         lastProgress = start
     }
 
-    func prefetch(key: KeyHandle, tables: Bool) { engine.prefetch(key: key, tables: tables) }
+    func prefetch(far: KeyHandle?, near: KeyHandle?) { engine.prefetch(far: far, near: near) }
 
     mutating func consume(_ event: AccessEvent, tables: borrowing RunTables) {
         guard event.key != nil else { return }

@@ -28,12 +28,12 @@ public struct PreparedEvents {
         var alerts: [Alert] = []
         var total = 0
         let events = sink.events
-        let near = MergedIngest.prefetchDistance / 2
+        let far = MergedIngest.prefetchDistance
+        let near = far / 2
         for i in events.indices {
-            if i + MergedIngest.prefetchDistance < events.count, let key = events[i + MergedIngest.prefetchDistance].key {
-                engine.prefetch(key: key, tables: false)
-            }
-            if i + near < events.count, let key = events[i + near].key { engine.prefetch(key: key, tables: true) }
+            engine.prefetch(
+                far: i + far < events.count ? events[i + far].key : nil,
+                near: i + near < events.count ? events[i + near].key : nil)
             engine.observe(events[i], tables: sink.tables, into: &alerts)
             total += alerts.count
             alerts.removeAll(keepingCapacity: true)

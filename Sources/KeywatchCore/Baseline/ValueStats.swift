@@ -27,7 +27,10 @@ public struct ValueStats: Sendable, Hashable {
     /// The position of `value`, if present.
     @inlinable
     public func index(of value: UInt64) -> Int? {
-        entries.firstIndex { $0.value == value }
+        entries.withUnsafeBufferPointer { table in
+            for i in 0..<table.count where table[i].value == value { return i }
+            return nil
+        }
     }
 
     /// Counts one use of `value`.
@@ -41,11 +44,7 @@ public struct ValueStats: Sendable, Hashable {
         // The networks table of a key that hops addresses is full and misses on most requests, so
         // both scans are hot paths: the first compares values only, the second (on a miss in a full
         // table) finds the entry to evict by one key, (last-seen hour, count), the first smallest.
-        let found: Int = entries.withUnsafeBufferPointer { table in
-            for i in 0..<table.count where table[i].value == value { return i }
-            return -1
-        }
-        if found >= 0 {
+        if let found = index(of: value) {
             entries.withUnsafeMutableBufferPointer { table in
                 table[found].count &+= 1
                 table[found].lastSeenHour = hour

@@ -169,10 +169,15 @@ public struct DetectionEngine {
         observe(event, slot: slot, endpointHash: info.hash, sensitive: info.sensitive, fixedSource: nil, into: &alerts)
     }
 
-    /// Asks the CPU to bring the state of a key (by run handle) into cache before
-    /// ``observe(_:tables:into:)`` needs it; with `tables`, the start of its value tables instead
-    /// (the key's own memory points to them, so ask for the key first). Has no effect on results.
-    func prefetch(key handle: KeyHandle, tables: Bool) {
+    /// Asks the CPU to bring keys (by run handle) into cache before ``observe(_:tables:into:)``
+    /// needs them: the state of the `far` key, and the value tables of the `near` one, whose state
+    /// was asked for earlier (the tables are found through it). Has no effect on results.
+    func prefetch(far: KeyHandle?, near: KeyHandle?) {
+        if let far { prefetch(key: far, tables: false) }
+        if let near { prefetch(key: near, tables: true) }
+    }
+
+    private func prefetch(key handle: KeyHandle, tables: Bool) {
         guard Int(handle) < handleSlots.count else { return }
         let slot = Int(handleSlots[Int(handle)])
         guard slot >= 0 && slot < tracked.count else { return }

@@ -157,19 +157,21 @@ extension DetectionEngine {
         _ state: inout KeyState, values: GeoValues, geo: GeoInfo?, endpointHash: UInt64, sensitive: Bool,
         context: AlertContext, into alerts: inout [Alert]
     ) {
-        // Most requests of a mature key bring nothing new: decide that without copying the baseline.
-        func isNew(_ table: ValueStats, _ value: UInt64?) -> Bool {
-            guard let value else { return false }
-            return !table.entries.isEmpty && !table.contains(value)
+        // The value if the key's (non-empty) table lacks it. Most requests of a mature key bring
+        // nothing new: that is decided here, without copying the baseline.
+        func new(_ table: ValueStats, _ value: UInt64?) -> UInt64? {
+            guard let value, !table.entries.isEmpty, !table.contains(value) else { return nil }
+            return value
         }
-        guard isNew(state.baseline.countries, values.country) || isNew(state.baseline.asns, values.asn)
-            || (values.asn == nil && isNew(state.baseline.networks, values.network))
-            || !state.baseline.endpoints.contains(endpointHash)
-        else { return }
+        let newCountry = new(state.baseline.countries, values.country)
+        let newASN = new(state.baseline.asns, values.asn)
+        let newNetwork = values.asn == nil ? new(state.baseline.networks, values.network) : nil
+        let newEndpoint = !state.baseline.endpoints.contains(endpointHash)
+        guard newCountry != nil || newASN != nil || newNetwork != nil || newEndpoint else { return }
         let b = state.baseline
         let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
         let place = geo.map(describe) ?? "?"
-        if let country = values.country, !b.countries.entries.isEmpty, !b.countries.contains(country) {
+        if let country = newCountry {
             let code = countryText(country)
             let seen = b.countries.entries.sorted { $0.count > $1.count }
             raise(
@@ -187,7 +189,7 @@ extension DetectionEngine {
                 ],
                 context: context, into: &alerts
             )
-        } else if let asn = values.asn, !b.asns.entries.isEmpty, !b.asns.contains(asn) {
+        } else if let asn = newASN {
             let seen = b.asns.entries.sorted { $0.count > $1.count }
             raise(
                 &state, .newNetwork, value: asn, valueText: "AS\(asn)", score: concentrated ? 55 : 25,
@@ -203,9 +205,7 @@ extension DetectionEngine {
                 ],
                 context: context, into: &alerts
             )
-        } else if values.asn == nil, concentrated, let network = values.network, let cidr = geo?.network,
-            !b.networks.entries.isEmpty, !b.networks.contains(network)
-        {
+        } else if concentrated, let network = newNetwork, let cidr = geo?.network {
             // Without ASN data a new /24 is weak evidence (clouds and carriers move addresses): low only.
             raise(
                 &state, .newNetwork, value: network, valueText: cidr.description, score: 30,
@@ -218,7 +218,7 @@ extension DetectionEngine {
                 context: context, into: &alerts
             )
         }
-        if !b.endpoints.contains(endpointHash) {
+        if newEndpoint {
             let users = population[endpointHash]?.keys ?? 0
             let common = users >= max(5, UInt32(keyCount / 50))
             var score = 25

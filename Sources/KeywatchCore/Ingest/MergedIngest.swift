@@ -294,8 +294,8 @@ struct MergedIngest {
             while let ready = window.popReady(before: window.newest - reorderWindowMillis) {
                 // Events waiting behind this one: their keys' state is fetched into cache now, so
                 // it is there when they are consumed (first the key, then the tables it points to).
-                if let ahead = window.upcomingKey(Self.prefetchDistance) { sink.prefetch(key: ahead, tables: false) }
-                if let ahead = window.upcomingKey(Self.prefetchDistance / 2) { sink.prefetch(key: ahead, tables: true) }
+                sink.prefetch(
+                    far: window.upcomingKey(Self.prefetchDistance), near: window.upcomingKey(Self.prefetchDistance / 2))
                 sink.consume(ready, tables: tables)
             }
             advance(best)

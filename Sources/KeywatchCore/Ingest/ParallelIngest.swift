@@ -3,12 +3,13 @@ import Dispatch
 /// Receives events from the parallel path, in input order, with run-wide key and endpoint handles.
 protocol BatchEventSink {
     mutating func consume(_ event: AccessEvent, tables: borrowing RunTables)
-    /// A hint that an event of `key` will be consumed soon (`tables`: the key's tables, not the key).
-    func prefetch(key: KeyHandle, tables: Bool)
+    /// A hint about the keys of the events ``MergedIngest/prefetchDistance`` (`far`) and half as
+    /// many (`near`) places behind the next one consumed.
+    func prefetch(far: KeyHandle?, near: KeyHandle?)
 }
 
 extension BatchEventSink {
-    func prefetch(key: KeyHandle, tables: Bool) {}
+    func prefetch(far: KeyHandle?, near: KeyHandle?) {}
 }
 
 /// The run-wide key and endpoint tables that parallel workers' local handles are mapped into.

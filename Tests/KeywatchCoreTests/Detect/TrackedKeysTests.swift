@@ -8,12 +8,6 @@ import Testing
 @Suite struct TrackedKeysTests {
     typealias F = DetectionFixture
 
-    static func identity(_ index: Int) -> KeyIdentity {
-        let raw = F.rawKey(index)
-        return KeyIdentity(
-            id: Fixtures.fingerprinter.keyID(for: raw), hint: withBytes(raw) { KeyHint.make(for: $0) }, source: .header)
-    }
-
     static func request(key: Int, minute: Int, client: String = "34.86.1.1") -> F.Request {
         F.Request(time: F.at(day: 0, 9, minute), key: key, client: F.ip(client))
     }
@@ -40,7 +34,7 @@ import Testing
     @Test func keysKeepTheirStateAsTheBufferGrows() {
         var engine = DetectionEngine(geo: F.geo)
         var alerts: [Alert] = []
-        let identities = (0..<600).map(Self.identity)
+        let identities = (0..<600).map(F.identity)
         // Interleaved so every key is changed again after the buffer has moved.
         for round in 0..<3 {
             for (i, identity) in identities.enumerated() where round < i % 3 + 1 {
