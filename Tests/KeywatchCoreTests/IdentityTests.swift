@@ -79,6 +79,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: state + "/" + KeyFingerprinter.secretFileName))
     }
 
+    @Test func fingerprinterOfAnExistingStoreWritesNothing() throws {
+        // `parse` and `key-id` only need the secret: reading it must leave the database as it was.
+        let dir = TemporaryDirectory()
+        let state = dir.path + "/state"
+        let first = try KeyFingerprinter(stateDirectory: state)
+        let database = state + "/" + StateStore.fileName
+        let before = try Data(contentsOf: URL(fileURLWithPath: database))
+        for _ in 0..<3 {
+            let again = try KeyFingerprinter(stateDirectory: state)
+            #expect(again.keyID(for: "ak_live_Q7xx") == first.keyID(for: "ak_live_Q7xx"))
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
+    }
+
     @Test func damagedLegacySecretIsReportedNotReplaced() throws {
         // A damaged secret from an earlier version is reported, not silently replaced: ids would change.
         let dir = TemporaryDirectory()

@@ -60,9 +60,20 @@ public struct KeyFingerprinter: Sendable {
 
     /// Loads the installation's secret from the store in `directory`, creating the directory, the store
     /// and the secret if needed (see ``StateStore/secret()``).
+    ///
+    /// A store that already holds the secret is opened read-only, so `parse` and `key-id` write
+    /// nothing (no journal, no sync) and work on a state directory they may only read.
     /// - Parameter directory: The state directory.
     /// - Throws: ``StateError`` naming the path and what to do.
     public init(stateDirectory directory: String) throws(StateError) {
+        // A legacy secret file still needs the read-write open, which imports it or reports a conflict.
+        let legacy = directory + "/" + StateStore.legacySecretFileName
+        if access(legacy, F_OK) != 0, let store = try? StateStore(directory: directory, access: .readOnly),
+            let secret = try? store.secret()
+        {
+            self.init(secret: secret)
+            return
+        }
         do {
             try self.init(store: StateStore(directory: directory))
         } catch {
