@@ -139,9 +139,9 @@ final class StreamReader: @unchecked Sendable {
         }
     }
 
-    /// Sends one parsed chunk on, its line numbers made input-relative.
-    private func deliver(_ parsed: ChunkResult, worker: Int, lineBase: inout Int64) {
-        var result = parsed
+    /// Sends one parsed chunk on, its line numbers made input-relative. The chunk is taken, not
+    /// borrowed: a shared event array would be copied whole (hundreds of KiB) by the first change.
+    private func deliver(_ result: consuming ChunkResult, worker: Int, lineBase: inout Int64) {
         for i in result.events.indices { result.events[i].source.line += lineBase }
         result.diagnostics.shiftSampleLines(by: lineBase)
         lineBase += result.lines
@@ -174,7 +174,9 @@ final class StreamReader: @unchecked Sendable {
                     helper.submit { box.value = helper.parse(second, name: name, index: index) }
                     deliver(worker.parse(firstOfPair, name: name, index: index), worker: 0, lineBase: &lineBase)
                     helper.wait()
-                    deliver(box.value, worker: 1, lineBase: &lineBase)
+                    var helped = ChunkResult()
+                    swap(&helped, &box.value)
+                    deliver(helped, worker: 1, lineBase: &lineBase)
                     pipe.release()
                     pipe.release()
                     held = nil
