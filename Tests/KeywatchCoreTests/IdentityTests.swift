@@ -119,6 +119,29 @@ import Testing
         #expect(!dump.contains("ak_live_AAAA0000000000000001"))
     }
 
+    @Test func parsingThreadsOfOneRunFingerprintEachKeyOnce() {
+        // Two registries of one run (two parsing threads) meet the same keys: the second one reuses
+        // the first one's ids, and both give every key the id the fingerprinter alone would.
+        let run = Fixtures.fingerprinter.sharingIDs()
+        var first = KeyRegistry(fingerprinter: run)
+        var second = KeyRegistry(fingerprinter: run)
+        let keys = (0..<50).map { "ak_live_SHARED\(1000 + $0)xxxxxxxx" }
+        for key in keys { _ = withBytes(key) { first.handle(for: $0, source: .header) } }
+        for key in keys.reversed() { _ = withBytes(key) { second.handle(for: $0, source: .query) } }
+        #expect(run.shared?.computed == keys.count)
+        for key in keys {
+            let a = withBytes(key) { first.handle(for: $0, source: .header) }
+            let b = withBytes(key) { second.handle(for: $0, source: .header) }
+            #expect(first[a].id == Fixtures.fingerprinter.keyID(for: key))
+            #expect(second[b].id == first[a].id)
+            // Each registry keeps where it met the key first.
+            #expect(second[b].source == .query)
+        }
+        // A consumer id of the same text is another namespace: another id.
+        let consumer = withBytes(keys[0]) { second.handle(for: $0, source: .consumer) }
+        #expect(second[consumer].id != Fixtures.fingerprinter.keyID(for: keys[0]))
+    }
+
     @Test func bearerTokensAndHeaderPriority() throws {
         var fields = RawFields()
         try withBytes("Bearer tok_ABCDEFGH12345678") { auth in

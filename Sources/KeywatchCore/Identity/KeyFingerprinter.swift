@@ -52,6 +52,8 @@ public struct KeyFingerprinter: Sendable {
     /// copies the state before writing. Threads therefore only read the shared state (and change its
     /// reference count atomically), so sharing a fingerprinter across threads is safe.
     private nonisolated(unsafe) let keyed: HMAC<SHA256>
+    /// Ids computed by other threads of the same run (see ``sharingIDs()``); `nil` outside a run.
+    private(set) var shared: SharedKeyIDs?
 
     /// Creates a fingerprinter from secret bytes (tests and tools that manage their own secret).
     public init(secret: [UInt8]) {
@@ -86,6 +88,13 @@ public struct KeyFingerprinter: Sendable {
     /// - Throws: ``StoreError`` if the store holds no usable secret.
     public init(store: StateStore) throws(StoreError) {
         self.init(secret: try store.secret())
+    }
+
+    /// A copy for the parsing threads of one run: their ``KeyRegistry``s share the ids they compute.
+    func sharingIDs() -> KeyFingerprinter {
+        var copy = self
+        copy.shared = SharedKeyIDs()
+        return copy
     }
 
     /// The key id for a credential: `k_` and 24 hex digits (96 bits of the HMAC).

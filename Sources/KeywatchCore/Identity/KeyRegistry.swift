@@ -36,9 +36,15 @@ public struct KeyRegistry: Sendable {
     /// Creates a registry that fingerprints with `fingerprinter`.
     public init(fingerprinter: KeyFingerprinter) {
         self.fingerprinter = fingerprinter
-        var generator = SystemRandomNumberGenerator()
-        seedA = generator.next()
-        seedB = generator.next()
+        if let shared = fingerprinter.shared {
+            // The run's seeds, so a digest means the same credential in every thread's registry.
+            seedA = shared.seedA
+            seedB = shared.seedB
+        } else {
+            var generator = SystemRandomNumberGenerator()
+            seedA = generator.next()
+            seedB = generator.next()
+        }
         slots = [Slot](repeating: Slot(), count: 1024)
         mask = 1023
     }
@@ -69,13 +75,19 @@ public struct KeyRegistry: Sendable {
             slot = (slot + 1) & mask
         }
         let id = Int32(identities.count)
-        identities.append(
-            KeyIdentity(
-                id: fingerprinter.keyID(for: raw, source: source),
-                hint: KeyHint.make(for: raw, source: source),
-                source: source
-            )
-        )
+        let keyID: String
+        if let shared = fingerprinter.shared {
+            let digest = SharedKeyIDs.Digest(a: a, b: b)
+            if let known = shared.id(for: digest) {
+                keyID = known
+            } else {
+                keyID = fingerprinter.keyID(for: raw, source: source)
+                shared.keep(keyID, for: digest)
+            }
+        } else {
+            keyID = fingerprinter.keyID(for: raw, source: source)
+        }
+        identities.append(KeyIdentity(id: keyID, hint: KeyHint.make(for: raw, source: source), source: source))
         slots[slot] = Slot(a: a, b: b, id: id)
         // Grow past three quarters full: probes stay short and mostly within one cache line.
         if identities.count * 4 > slots.count * 3 {

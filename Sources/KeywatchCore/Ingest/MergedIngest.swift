@@ -241,6 +241,8 @@ struct MergedIngest {
 
     mutating func run<S: BatchEventSink>(_ inputs: [InputSource], into sink: inout S) {
         let groups = StreamGrouping.streams(inputs)
+        // Every stream's parsing threads share the ids they compute: a key is fingerprinted once per run.
+        let fingerprinter = fingerprinter.sharingIDs()
         // One node's logs would parse on one thread while the detection waits: give it a helper.
         let streams = groups.map { members in
             StreamReader(

@@ -316,9 +316,11 @@ struct ParallelIngest {
 
     init(configuration: IngestConfiguration, fingerprinter: KeyFingerprinter) {
         self.configuration = configuration
+        // Both workers meet every key: the first to meet one computes its id for both.
+        let shared = fingerprinter.sharingIDs()
         workers = [
-            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 0),
-            ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 1),
+            ChunkWorker(configuration: configuration, fingerprinter: shared, id: 0),
+            ChunkWorker(configuration: configuration, fingerprinter: shared, id: 1),
         ]
         for worker in workers { worker.buffers = buffers }
     }
