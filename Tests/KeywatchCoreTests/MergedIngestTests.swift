@@ -56,6 +56,52 @@ import Testing
         #expect(records.last?.source == dir.path + "/gw2/access.log:300")
     }
 
+    @Test func oneLargeNodeParsedOnTwoThreadsKeepsOrderLinesAndKeys() throws {
+        // One node's rotated set of several MiB: its chunks are parsed by two threads in whatever
+        // order they finish, and must still arrive in input order, with each input's own line
+        // numbers and each worker's key handles mapped to the right key. The oldest file is a
+        // damaged archive: what it holds before the damage is kept, and the others follow it.
+        let dir = TemporaryDirectory()
+        let padding = String(repeating: "x", count: 260)
+        func line(_ n: Int) -> String {
+            let second = n / 20
+            let m = String(format: "%02d", (second / 60) % 60)
+            let s = String(format: "%02d", second % 60)
+            return "203.0.113.\(n % 200) - - [26/Oct/2026:\(10 + second / 3600):\(m):\(s) +0000] "
+                + "\"GET /v1/items/\(n)?api_key=ak_live_MERGE\(1000 + n % 97)xxxxxxxx HTTP/1.1\" 200 \(n) \"-\" \"ua-\(padding)\""
+        }
+        let damaged = (0..<2_000).map(line)
+        let older = (2_000..<11_000).map(line)
+        let newer = (11_000..<20_000).map(line)
+        var archive = try gzip(Data((damaged.joined(separator: "\n") + "\n").utf8))
+        archive.removeLast(archive.count / 2)
+        dir.write("big.log.2.gz", archive)
+        dir.write("big.log.1", older.joined(separator: "\n") + "\n")
+        dir.write("big.log", newer.joined(separator: "\n") + "\n")
+        let inputs = InputExpansion.expand([dir.path]).inputs
+        #expect(StreamGrouping.streams(inputs).count == 1)
+        let job = ParseJob(inputs: inputs, configuration: IngestConfiguration(), fingerprinter: Fixtures.fingerprinter)
+        let (records, report) = job.collectMerged()
+
+        #expect(report.diagnostics.errors.contains { "\($0)".contains("big.log.2.gz") })
+        let kept = records.prefix { ($0.bytes ?? 0) < 2_000 }.count
+        #expect(kept > 0 && kept < damaged.count)
+        #expect(records.map { $0.bytes ?? -1 } == (0..<kept).map { Int64($0) } + (2_000..<20_000).map { Int64($0) })
+        for (k, record) in records.enumerated() {
+            let n = Int(record.bytes ?? -1)
+            let expectedSource =
+                n < 2_000
+                ? "\(dir.path)/big.log.2.gz:\(n + 1)"
+                : n < 11_000 ? "\(dir.path)/big.log.1:\(n - 1_999)" : "\(dir.path)/big.log:\(n - 10_999)"
+            let expectedKey = Fixtures.fingerprinter.keyID(for: "ak_live_MERGE\(1000 + n % 97)xxxxxxxx")
+            if record.source != expectedSource || record.keyID != expectedKey {
+                Issue.record("record \(k) (line \(n)): source \(record.source), key \(record.keyID ?? "none")")
+                break
+            }
+        }
+        #expect(report.keys == 97)
+    }
+
     @Test func eventsLaterThanTheWindowAreKeptNotDropped() throws {
         let dir = TemporaryDirectory()
         var lines = (0..<100).map { Self.line($0 * 10, node: 1) }

@@ -100,12 +100,13 @@ final class HandOff<Value>: @unchecked Sendable {
 }
 
 /// Reads one stream's inputs in order on its own thread, parsing line-aligned chunks into event
-/// batches with input line numbers. With a helper, the two parse alternate chunks (as
-/// ``ParallelIngest`` does) and batches still leave in input order.
+/// batches with input line numbers. With a helper, the two threads each take the next chunk
+/// whenever they are free (``ChunkDispenser``, as ``ParallelIngest`` does), and this thread sends
+/// the batches on in input order.
 final class StreamReader: @unchecked Sendable {
     // Safety: `worker`, `helper` and `configuration` are used only by this reader's thread once
     // started (the helper's own thread is ordered by its `submit`/`wait`); results travel to the
-    // merger through `output`.
+    // merger through `output`, and emptied event arrays come back through `buffers`.
     enum Item {
         /// Events with the handles of the worker that parsed them (0: `worker`, 1: `helper`).
         case batch(ChunkResult, worker: Int)
@@ -117,6 +118,10 @@ final class StreamReader: @unchecked Sendable {
     let worker: ChunkWorker
     let helper: ChunkWorker?
     let output = HandOff<Item>(capacity: 4)
+    /// Event arrays the merger is done with, for the workers to fill again.
+    let buffers = EventBufferPool()
+    /// Chunks in flight between the reader, the two workers and this thread.
+    private static let helpedSlots = 6
 
     init(
         inputs: [(index: Int32, source: InputSource)],
@@ -126,8 +131,10 @@ final class StreamReader: @unchecked Sendable {
     ) {
         self.inputs = inputs
         self.configuration = configuration
-        worker = ChunkWorker(configuration: configuration, fingerprinter: fingerprinter)
-        helper = helped ? ChunkWorker(configuration: configuration, fingerprinter: fingerprinter) : nil
+        worker = ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 0)
+        helper = helped ? ChunkWorker(configuration: configuration, fingerprinter: fingerprinter, id: 1) : nil
+        worker.buffers = buffers
+        helper?.buffers = buffers
     }
 
     func start() {
@@ -148,8 +155,18 @@ final class StreamReader: @unchecked Sendable {
         output.push(.batch(result, worker: worker))
     }
 
+    /// Records a control chunk (end, truncation, read error) and sends its diagnostics on.
+    /// - Returns: Whether the input ended.
+    private func deliverControl(_ kind: ChunkKind, hadPartialLine: Bool, name: String, lineBase: inout Int64) -> Bool {
+        var result = ChunkResult()
+        let ended = result.diagnostics.recordControl(
+            kind, hadPartialLine: hadPartialLine, file: name, lineBase: &lineBase)
+        output.push(.batch(result, worker: 0))
+        return ended
+    }
+
     private func read(_ input: InputSource, index: Int32) {
-        let pipe = ChunkPipe(slotCount: 4, alignToLines: true)
+        let pipe = ChunkPipe(slotCount: helper == nil ? 4 : Self.helpedSlots, alignToLines: true)
         let (detected, detection, finish) = IngestEngine.startReading(
             input, index: index, pipe: pipe, configuration: configuration)
         defer { finish() }
@@ -161,51 +178,61 @@ final class StreamReader: @unchecked Sendable {
         worker.format = format
         helper?.format = format
         var lineBase: Int64 = 0
+        if let helper {
+            readHelped(pipe: pipe, first: first, helper: helper, name: name, index: index, lineBase: &lineBase)
+            return
+        }
         var chunk = (bytes: first, kind: ChunkKind.data)
-        var held: UnsafeRawBufferPointer?
-        // The helper's result crosses threads through this box; submit/wait order the accesses.
-        let helperResult = ResultBox()
         while true {
-            if case .data = chunk.kind, chunk.bytes.count > 0, let helper {
-                if let firstOfPair = held {
-                    // Two chunks in hand: the helper takes the second while this thread parses the first.
-                    let second = chunk.bytes
-                    let box = helperResult
-                    helper.submit { box.value = helper.parse(second, name: name, index: index) }
-                    deliver(worker.parse(firstOfPair, name: name, index: index), worker: 0, lineBase: &lineBase)
-                    helper.wait()
-                    var helped = ChunkResult()
-                    swap(&helped, &box.value)
-                    deliver(helped, worker: 1, lineBase: &lineBase)
-                    pipe.release()
-                    pipe.release()
-                    held = nil
-                } else {
-                    held = chunk.bytes
-                }
-            } else if case .data = chunk.kind, chunk.bytes.count > 0 {
+            if case .data = chunk.kind, chunk.bytes.count > 0 {
                 let result = worker.parse(chunk.bytes, name: name, index: index)
                 pipe.release()
                 deliver(result, worker: 0, lineBase: &lineBase)
             } else {
-                if let firstOfPair = held {
-                    let result = worker.parse(firstOfPair, name: name, index: index)
-                    pipe.release()
-                    deliver(result, worker: 0, lineBase: &lineBase)
-                    held = nil
-                }
-                var result = ChunkResult()
-                let ended = result.diagnostics.recordControl(
-                    chunk.kind,
-                    hadPartialLine: chunk.bytes.count > 0,
-                    file: name,
-                    lineBase: &lineBase
-                )
                 pipe.release()
-                output.push(.batch(result, worker: 0))
-                if ended { return }
+                if deliverControl(chunk.kind, hadPartialLine: chunk.bytes.count > 0, name: name, lineBase: &lineBase) {
+                    return
+                }
             }
             chunk = pipe.next()
+        }
+    }
+
+    /// Both workers parse whichever chunk comes next; this thread sends the outcomes on in input
+    /// order, and parses itself whenever the next outcome is not ready yet.
+    private func readHelped(
+        pipe: ChunkPipe,
+        first: UnsafeRawBufferPointer,
+        helper: ChunkWorker,
+        name: String,
+        index: Int32,
+        lineBase: inout Int64
+    ) {
+        let dispenser = ChunkDispenser(pipe: pipe, first: first, limit: Self.helpedSlots)
+        helper.submit {
+            while let item = dispenser.take(waiting: true) {
+                dispenser.deliver(helper.outcome(for: item, name: name, index: index), for: item.sequence)
+            }
+        }
+        defer { helper.wait() }
+        var next = 0
+        while true {
+            var outcome = dispenser.outcome(of: next, waiting: false)
+            if outcome == nil, let item = dispenser.take(waiting: false) {
+                dispenser.deliver(worker.outcome(for: item, name: name, index: index), for: item.sequence)
+                continue
+            }
+            if outcome == nil { outcome = dispenser.outcome(of: next, waiting: true) }
+            next += 1
+            switch outcome.take()! {
+            case .parsed(let result, let parsedBy):
+                // The events are copied out of the chunk: its slot can be filled again.
+                dispenser.release()
+                deliver(result, worker: parsedBy, lineBase: &lineBase)
+            case .control(let kind, let hadPartialLine):
+                dispenser.release()
+                if deliverControl(kind, hadPartialLine: hadPartialLine, name: name, lineBase: &lineBase) { return }
+            }
         }
     }
 }
@@ -267,6 +294,7 @@ struct MergedIngest {
                 switch streams[s].output.pop() {
                 case .end: heads[s].ended = true
                 case .batch(let batch, let w):
+                    streams[s].buffers.give(&heads[s].batch.events)
                     for identity in batch.newKeys { keyMaps[s][w].append(tables.intern(identity)) }
                     for endpoint in batch.newEndpoints { endpointMaps[s][w].append(tables.intern(endpoint: endpoint)) }
                     diagnostics.merge(batch.diagnostics)
@@ -434,10 +462,4 @@ extension Diagnostics {
         }
         return false
     }
-}
-
-/// Carries a helper worker's result back to the stream thread (accesses ordered by submit/wait).
-private final class ResultBox: @unchecked Sendable {
-    // Safety: written on the helper thread between `submit` and `wait`, read after `wait`.
-    var value = ChunkResult()
 }
