@@ -195,6 +195,52 @@ import Testing
         #expect(stats.entries.isEmpty)
     }
 
+    @Test func aHoppingKeysFullTableKeepsItsRegularValuesAndNoDuplicates() {
+        // A key that uses three networks all the time and a new one on every other request: the
+        // table stays full of distinct values, the three regular ones are never evicted, and every
+        // returning value is found (the filter never hides a value the table holds).
+        var stats = ValueStats()
+        let regular: [UInt64] = [0xAAAA, 0xBBBB, 0xCCCC]
+        var hopping: UInt64 = 0x1_0000
+        for i in 0..<5_000 {
+            let hour = UInt32(i / 100)
+            if i % 2 == 0 {
+                let value = regular[(i / 2) % 3]
+                let isNew = stats.record(value, hour: hour, capacity: 32)
+                #expect(isNew == (i < 6), "request \(i)")
+            } else {
+                hopping &+= 0x9E37
+                let isNew = stats.record(hopping, hour: hour, capacity: 32)
+                #expect(isNew)
+            }
+        }
+        #expect(stats.entries.count == 32)
+        #expect(Set(stats.entries.map(\.value)).count == 32)
+        for value in regular { #expect(stats.contains(value)) }
+        // A value seen again in the same hour is counted, not added twice.
+        let last = stats.entries[5].value
+        let lastIsNew = stats.record(last, hour: 49, capacity: 32)
+        #expect(!lastIsNew)
+        #expect(stats.entries.count == 32)
+    }
+
+    @Test func aDecodedTableFindsTheValuesItHolds() throws {
+        // The filter is not stored: a table read back must rebuild it, or every known value would
+        // look new again and be added a second time.
+        var b = KeyBaseline()
+        for (i, value) in [UInt64(7), 1_234_567, 0xDEAD_BEEF].enumerated() {
+            b.networks.record(value, hour: UInt32(i), capacity: 32)
+        }
+        var w = ByteWriter()
+        b.encode(into: &w)
+        var r = ByteReader(w.bytes)
+        var decoded = try KeyBaseline(decoding: &r)
+        let isNew = decoded.networks.record(1_234_567, hour: 9, capacity: 32)
+        #expect(!isNew)
+        #expect(decoded.networks.entries.count == 3)
+        #expect(decoded.networks.entries.map(\.count) == [1, 2, 1])
+    }
+
     @Test func forgetDropsValuesUnseenForTheHorizon() {
         var b = KeyBaseline()
         let day: Int64 = 86_400_000

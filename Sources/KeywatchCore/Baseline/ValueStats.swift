@@ -1,8 +1,13 @@
 /// A bounded table of values a key has used (countries, ASNs, networks, endpoints, agents), each with
 /// a count and the hour it was last seen.
 ///
-/// When the table is full, a new value evicts the entry seen longest ago, so memory per key stays
-/// fixed while recent behaviour is kept. Values unseen for the forget horizon are dropped.
+/// When the table is full, a new value evicts the entry seen longest ago among eight (least
+/// requests on a tie), so memory per key stays fixed while recent behaviour is kept. Values unseen
+/// for the forget horizon are dropped.
+///
+/// A 128-bit filter of the values held answers most misses without a scan: a key that hops
+/// networks misses its full table on almost every request, and scanning it then cost more than
+/// anything else its request did.
 public struct ValueStats: Sendable, Hashable {
     /// One value and how it was used.
     public struct Entry: Sendable, Hashable {
@@ -14,11 +19,48 @@ public struct ValueStats: Sendable, Hashable {
         public var lastSeenHour: UInt32
     }
 
-    /// The entries, in first-seen order.
+    /// The entries, in first-seen order until the table is full; a new value then takes its
+    /// victim's place. (The first stored property: the detection engine prefetches its storage.)
     public private(set) var entries: [Entry] = []
+    /// One bit of 128 per value held (``filterBit(_:)``), set on insertion and recomputed when
+    /// values leave or too many bits are set: a clear bit proves a value absent.
+    private var filterLow: UInt64 = 0
+    private var filterHigh: UInt64 = 0
+
+    /// How many entries a full table compares to choose a victim.
+    static let evictionSample = 8
+    /// Set bits past which the filter is recomputed from the entries (its false positives then
+    /// approach a half).
+    static let filterRebuildBits = 64
 
     /// Creates an empty table.
     public init() {}
+
+    public static func == (a: ValueStats, b: ValueStats) -> Bool { a.entries == b.entries }
+    public func hash(into hasher: inout Hasher) { hasher.combine(entries) }
+
+    /// The filter bit of a value: the top seven bits of a multiplicative hash (country codes and
+    /// ASNs are small numbers, not hashes).
+    @inline(__always)
+    static func filterBit(_ value: UInt64) -> UInt64 { (value &* 0x9E37_79B9_7F4A_7C15) >> 57 }
+
+    @inline(__always)
+    private func mayHold(_ value: UInt64) -> Bool {
+        let bit = Self.filterBit(value)
+        return (bit < 64 ? filterLow >> bit : filterHigh >> (bit &- 64)) & 1 != 0
+    }
+
+    @inline(__always)
+    private mutating func setFilterBit(_ value: UInt64) {
+        let bit = Self.filterBit(value)
+        if bit < 64 { filterLow |= 1 << bit } else { filterHigh |= 1 << (bit &- 64) }
+    }
+
+    private mutating func rebuildFilter() {
+        filterLow = 0
+        filterHigh = 0
+        for entry in entries { setFilterBit(entry.value) }
+    }
 
     /// Whether the table holds `value`.
     @inlinable
@@ -41,10 +83,9 @@ public struct ValueStats: Sendable, Hashable {
     /// - Returns: `true` when the value was new to the table.
     @discardableResult
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
-        // The networks table of a key that hops addresses is full and misses on most requests, so
-        // both scans are hot paths: the first compares values only, the second (on a miss in a full
-        // table) finds the entry to evict by one key, (last-seen hour, count), the first smallest.
-        if let found = index(of: value) {
+        // The networks table of a key that hops addresses is full and misses on most requests: the
+        // filter settles most misses, and a full table compares only a sample of entries.
+        if mayHold(value), let found = index(of: value) {
             entries.withUnsafeMutableBufferPointer { table in
                 table[found].count &+= 1
                 table[found].lastSeenHour = hour
@@ -54,22 +95,32 @@ public struct ValueStats: Sendable, Hashable {
         let entry = Entry(value: value, count: 1, lastSeenHour: hour)
         if entries.count < capacity {
             entries.append(entry)
+            setFilterBit(value)
             return true
         }
         guard !entries.isEmpty else { return true }
+        // The victim: among `evictionSample` entries from a place the value picks, the one with the
+        // smallest (last-seen hour, count), the first such.
         let victim: Int = entries.withUnsafeBufferPointer { table in
-            var best = 0
+            let n = table.count
+            var i = Int(truncatingIfNeeded: value % UInt64(n))
+            var best = i
             var bestKey = UInt64.max
-            for i in 0..<table.count {
+            for _ in 0..<min(n, Self.evictionSample) {
                 let key = UInt64(table[i].lastSeenHour) << 32 | UInt64(table[i].count)
                 if key < bestKey {
                     best = i
                     bestKey = key
                 }
+                i = i + 1 == n ? 0 : i + 1
             }
             return best
         }
         entries[victim] = entry
+        // The victim's bit may be another value's too: it stays set (a false positive costs only a
+        // scan) until the filter fills up and is recomputed.
+        setFilterBit(value)
+        if (filterLow.nonzeroBitCount + filterHigh.nonzeroBitCount) > Self.filterRebuildBits { rebuildFilter() }
         return true
     }
 
@@ -77,6 +128,7 @@ public struct ValueStats: Sendable, Hashable {
     public mutating func forget(before hour: UInt32) {
         if entries.contains(where: { $0.lastSeenHour < hour }) {
             entries.removeAll { $0.lastSeenHour < hour }
+            rebuildFilter()
         }
     }
 
@@ -104,6 +156,7 @@ public struct ValueStats: Sendable, Hashable {
                 )
             )
         }
+        rebuildFilter()
     }
 }
 
