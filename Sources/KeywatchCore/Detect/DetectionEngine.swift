@@ -203,10 +203,11 @@ public struct DetectionEngine {
         + MemoryLayout<FixedArray<28, UInt32>>.size
 
     /// Where a tracked key holds its value tables, and how many cache lines of each a request reads
-    /// (the networks table is scanned whole when the address is new).
+    /// (a new address no longer scans the networks table: its filter answers, and eviction reads
+    /// eight entries from a place the address picks, so only the table's start is worth asking for).
     private static let tableOffsets: [(offset: Int, lines: Int)] = [
         (\TrackedKey.state.baseline.countries, 1), (\TrackedKey.state.baseline.asns, 1),
-        (\TrackedKey.state.baseline.networks, 9), (\TrackedKey.state.baseline.endpoints, 2),
+        (\TrackedKey.state.baseline.networks, 2), (\TrackedKey.state.baseline.endpoints, 2),
         (\TrackedKey.state.baseline.userAgents, 1),
     ].compactMap { path, lines in MemoryLayout<TrackedKey>.offset(of: path).map { ($0, lines) } }
 
