@@ -256,12 +256,27 @@ public struct DetectionEngine {
         eventsObserved += 1
         let t = event.time
         watermark = max(watermark, t)
-        let geoInfo = event.client.map { geo.lookup($0) }
-        let values = GeoValues(
-            country: geoInfo?.country.map { UInt64($0.rawValue) },
-            asn: geoInfo?.asn.map { UInt64($0) },
-            network: geoInfo?.network.map { Self.networkHash($0) }
-        )
+        let geoInfo: GeoInfo?
+        let values: GeoValues
+        if let client = event.client, geo.hasData {
+            let info = geo.lookup(client)
+            geoInfo = info
+            values = GeoValues(
+                country: info.country.map { UInt64($0.rawValue) },
+                asn: info.asn.map { UInt64($0) },
+                network: info.network.map { Self.networkHash($0) }
+            )
+        } else {
+            // Without geographic data the network is the client's /24 or /48 (what the resolver would
+            // answer): hashed straight from the address, and described only if an alert needs it.
+            geoInfo = nil
+            values = GeoValues(
+                country: nil, asn: nil,
+                network: event.client.map {
+                    Self.networkHash(CIDR(containing: $0, prefixLength: $0.isIPv4 ? 24 : 48))
+                }
+            )
+        }
         let address = event.client.map { Self.mix($0.high ^ Self.mix($0.low)) } ?? 0
 
         let key = uniqueKeys().pointer(slot)
@@ -299,8 +314,8 @@ public struct DetectionEngine {
         // Dormancy is judged on the gap before this request; a key needs no maturity for it.
         if let before { dormant(&state, before: before, context: context, into: &alerts) }
         if mature {
-            novelty(&state, values: values, geo: geoInfo, endpointHash: endpointHash, sensitive: sensitive,
-                    context: context, into: &alerts)
+            novelty(&state, values: values, geo: geoInfo, client: event.client, endpointHash: endpointHash,
+                    sensitive: sensitive, context: context, into: &alerts)
         }
 
         state.baseline.record(

@@ -154,8 +154,8 @@ extension DetectionEngine {
     // MARK: Novelty
 
     mutating func novelty(
-        _ state: inout KeyState, values: GeoValues, geo: GeoInfo?, endpointHash: UInt64, sensitive: Bool,
-        context: AlertContext, into alerts: inout [Alert]
+        _ state: inout KeyState, values: GeoValues, geo resolved: GeoInfo?, client: IPAddress?, endpointHash: UInt64,
+        sensitive: Bool, context: AlertContext, into alerts: inout [Alert]
     ) {
         // The value if the key's (non-empty) table lacks it. Most requests of a mature key bring
         // nothing new: that is decided here, without copying the baseline.
@@ -168,6 +168,9 @@ extension DetectionEngine {
         let newNetwork = values.asn == nil ? new(state.baseline.networks, values.network) : nil
         let newEndpoint = !state.baseline.endpoints.contains(endpointHash)
         guard newCountry != nil || newASN != nil || newNetwork != nil || newEndpoint else { return }
+        // Without geographic data the engine resolves nothing per request: the client's fallback
+        // network is described only now, for an alert.
+        let geo = resolved ?? client.map(GeoResolver.fallback)
         let b = state.baseline
         let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
         let place = geo.map(describe) ?? "?"
