@@ -35,6 +35,20 @@ import Testing
         #expect(!r.jsonLine.contains(key))
     }
 
+    @Test func keySourceIsWhereThisLineCarriedTheKey() throws {
+        // The same key in a header, then in the query string: one key id, and each line says where
+        // it found the key, not where the key was first seen.
+        let key = "ak_live_Q7xYzW3kLmN8pR2sT5uVnD"
+        let lines = [
+            #"203.0.113.7 - - [26/Oct/2026:13:55:36 +0000] "GET /v1/orders/1 HTTP/1.1" 200 512 "-" "ua" "\#(key)" 0.043"#,
+            #"203.0.113.7 - - [26/Oct/2026:13:55:37 +0000] "GET /v1/orders/2?api_key=\#(key) HTTP/1.1" 200 512 "-" "ua" "-" 0.043"#,
+        ]
+        let (records, _) = parse(lines.joined(separator: "\n") + "\n", configuration: configuration(Self.issueFormat))
+        #expect(records.count == 2)
+        #expect(Set(records.map(\.keyID)) == [Fixtures.fingerprinter.keyID(for: key)])
+        #expect(records.map(\.keySource) == ["header", "query"])
+    }
+
     @Test func escapedQuoteAndMissingValues() throws {
         let line = #"2001:db8::7 - - [26/Oct/2026:13:55:36 +0000] "POST /v1/x HTTP/2.0" 502 - "-" "bad\x22agent" "-" -"#
         let (records, _) = parse(line + "\n", configuration: configuration(Self.issueFormat))

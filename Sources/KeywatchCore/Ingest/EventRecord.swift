@@ -80,7 +80,9 @@ public struct EventRecord: Sendable, Hashable, Codable {
             let identity = normalizer.keys[key]
             keyID = identity.id
             keyHint = identity.hint
-            keySource = identity.source.description
+            // Where this line carried the key (the normaliser wrote its choice back into the
+            // fields), not where the key was first seen.
+            keySource = (fields.keySource == .none ? identity.source : fields.keySource).description
         }
         method = fields.method.isMissing ? "-" : fields.method.string
         path = Redactor.target(fields.target)
