@@ -93,6 +93,19 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: database)) == before)
     }
 
+    @Test func fingerprinterMakesAReadableStorePrivateAgain() throws {
+        // The database holds the secret: one that others may read (restored from a backup, say) is
+        // narrowed to 0600 by any command that reads the secret, `parse` and `key-id` included.
+        let dir = TemporaryDirectory()
+        let state = dir.path + "/state"
+        _ = try KeyFingerprinter(stateDirectory: state)
+        let database = state + "/" + StateStore.fileName
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: database)
+        _ = try KeyFingerprinter(stateDirectory: state)
+        let attributes = try FileManager.default.attributesOfItem(atPath: database)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
     @Test func damagedLegacySecretIsReportedNotReplaced() throws {
         // A damaged secret from an earlier version is reported, not silently replaced: ids would change.
         let dir = TemporaryDirectory()

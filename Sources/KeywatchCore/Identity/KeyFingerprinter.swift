@@ -68,9 +68,14 @@ public struct KeyFingerprinter: Sendable {
     /// - Parameter directory: The state directory.
     /// - Throws: ``StateError`` naming the path and what to do.
     public init(stateDirectory directory: String) throws(StateError) {
-        // A legacy secret file still needs the read-write open, which imports it or reports a conflict.
+        // A legacy secret file still needs the read-write open, which imports it or reports a
+        // conflict; so does a database that others may read, which that open makes private again.
         let legacy = directory + "/" + StateStore.legacySecretFileName
-        if access(legacy, F_OK) != 0, let store = try? StateStore(directory: directory, access: .readOnly),
+        var info = stat()
+        let isPrivate =
+            stat(directory + "/" + StateStore.fileName, &info) == 0 && info.st_mode & 0o077 == 0
+        if isPrivate, access(legacy, F_OK) != 0,
+            let store = try? StateStore(directory: directory, access: .readOnly),
             let secret = try? store.secret()
         {
             self.init(secret: secret)
