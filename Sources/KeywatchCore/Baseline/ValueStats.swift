@@ -30,7 +30,7 @@ public struct ValueStats: Sendable, Hashable {
     /// How many entries a full table compares to choose a victim.
     static let evictionSample = 8
     /// Set bits past which the filter is recomputed from the entries (its false positives then
-    /// approach a half).
+    /// approach a half), for tables of up to 32 values; larger tables allow more (see `record`).
     static let filterRebuildBits = 64
 
     /// Creates an empty table.
@@ -120,7 +120,10 @@ public struct ValueStats: Sendable, Hashable {
         // The victim's bit may be another value's too: it stays set (a false positive costs only a
         // scan) until the filter fills up and is recomputed.
         setFilterBit(value)
-        if (filterLow.nonzeroBitCount + filterHigh.nonzeroBitCount) > Self.filterRebuildBits { rebuildFilter() }
+        // A table of many values sets many bits by itself: its threshold is higher, so a rebuild
+        // never follows every eviction (about 100 of 128 bits for 200 values).
+        let threshold = min(120, max(Self.filterRebuildBits, capacity + 32))
+        if filterLow.nonzeroBitCount + filterHigh.nonzeroBitCount > threshold { rebuildFilter() }
         return true
     }
 

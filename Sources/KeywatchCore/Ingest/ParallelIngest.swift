@@ -180,6 +180,8 @@ final class EventBufferPool: @unchecked Sendable {
     func give(_ events: inout [AccessEvent]) {
         var buffer: [AccessEvent] = []
         swap(&buffer, &events)
+        // Batches without events (set-up, control) have no memory worth keeping.
+        guard buffer.capacity > 0 else { return }
         buffer.removeAll(keepingCapacity: true)
         lock.wait()
         defer { lock.signal() }
