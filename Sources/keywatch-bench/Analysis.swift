@@ -146,15 +146,6 @@ func analyzeOnce(
     return (run, engine)
 }
 
-func bestOf(_ runs: Int, _ body: () -> LibraryRun) -> LibraryRun {
-    var best = body()
-    for _ in 1..<max(runs, 1) {
-        let next = body()
-        if next.seconds < best.seconds { best = next }
-    }
-    return best
-}
-
 func describe(_ name: String, _ run: LibraryRun, bytes: Int64) -> String {
     "  \(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(format(run.seconds, 3)) s  "
         + "\(format(Double(run.lines) / run.seconds / 1e6)) M lines/s  \(format(Double(bytes) / run.seconds / 1e6, 0)) MB/s"
@@ -171,14 +162,30 @@ func compareAnalysis(
     runs: Int
 ) -> Double {
     let bytes = fileSize(path)
-    let parse = bestOf(runs) { parseOnce(path, configuration: configuration) }
+    // Parse-only and analysis runs alternate, so a machine whose speed drifts (other tenants) slows
+    // both alike; each side reports its best run, and each pair its own ratio.
+    var parse: LibraryRun?
+    var analysis: LibraryRun?
+    var pairRatios: [Double] = []
+    for _ in 0..<max(runs, 1) {
+        let p = parseOnce(path, configuration: configuration)
+        let a = analyzeOnce(path, configuration: configuration, geo: geo).run
+        if parse == nil || p.seconds < parse!.seconds { parse = p }
+        if analysis == nil || a.seconds < analysis!.seconds { analysis = a }
+        pairRatios.append(p.seconds / a.seconds)
+    }
+    guard let parse, let analysis else { return 0 }
     print(describe("parse only (\(label))", parse, bytes: bytes))
-    let analysis = bestOf(runs) { analyzeOnce(path, configuration: configuration, geo: geo).run }
     print(
         describe("analysis (\(label))", analysis, bytes: bytes) + "  \(analysis.keys) keys, \(analysis.alerts) alerts"
     )
     let ratio = parse.seconds / analysis.seconds
     print("  analysis / parse-only throughput = \(format(ratio))  (goal >= 0.60) \(ratio >= 0.60 ? "ok" : "MISSED")")
+    pairRatios.sort()
+    print(
+        "  per pair of runs: median \(format(pairRatios[pairRatios.count / 2])), range "
+            + "\(format(pairRatios.first!))–\(format(pairRatios.last!))"
+    )
     // Where the time goes: with every core busy, the ratio cannot beat parse CPU / analysis CPU, and
     // the analysis cannot end before its merge and detection thread has done its share.
     print(
