@@ -209,29 +209,13 @@ final class StreamReader: @unchecked Sendable {
         lineBase: inout Int64
     ) {
         let dispenser = ChunkDispenser(pipe: pipe, first: first, limit: Self.helpedSlots)
-        helper.submit {
-            while let item = dispenser.take(waiting: true) {
-                dispenser.deliver(helper.outcome(for: item, name: name, index: index), for: item.sequence)
-            }
-        }
-        defer { helper.wait() }
-        var next = 0
-        while true {
-            var outcome = dispenser.outcome(of: next, waiting: false)
-            if outcome == nil, let item = dispenser.take(waiting: false) {
-                dispenser.deliver(worker.outcome(for: item, name: name, index: index), for: item.sequence)
-                continue
-            }
-            if outcome == nil { outcome = dispenser.outcome(of: next, waiting: true) }
-            next += 1
-            switch outcome.take()! {
+        dispenser.run(worker: worker, helper: helper, name: name, index: index) { outcome in
+            switch consume outcome {
             case .parsed(let result, let parsedBy):
-                // The events are copied out of the chunk: its slot can be filled again.
-                dispenser.release()
                 deliver(result, worker: parsedBy, lineBase: &lineBase)
+                return false
             case .control(let kind, let hadPartialLine):
-                dispenser.release()
-                if deliverControl(kind, hadPartialLine: hadPartialLine, name: name, lineBase: &lineBase) { return }
+                return deliverControl(kind, hadPartialLine: hadPartialLine, name: name, lineBase: &lineBase)
             }
         }
     }

@@ -300,6 +300,36 @@ final class ChunkDispenser: @unchecked Sendable {
         pipe.release()
         credits.signal()
     }
+
+    /// Parses the input on two threads and hands every outcome, in input order, to `handle` on the
+    /// calling thread: `helper`'s thread takes the next chunk whenever it is free; the calling thread
+    /// takes outcomes that are ready, parses with `worker` while the next one is not, and waits
+    /// only when there is nothing to parse. Each chunk goes back to the pipe before its outcome is
+    /// handled (an outcome holds copies, never the chunk's bytes).
+    /// - Parameter handle: Takes the outcome (owned, so its event array can be changed in place);
+    ///   returns `true` once the input has ended (its end control outcome).
+    func run(
+        worker: ChunkWorker, helper: ChunkWorker, name: String, index: Int32, _ handle: (consuming Outcome) -> Bool
+    ) {
+        helper.submit { [self] in
+            while let item = take(waiting: true) {
+                deliver(helper.outcome(for: item, name: name, index: index), for: item.sequence)
+            }
+        }
+        defer { helper.wait() }
+        var next = 0
+        while true {
+            var outcome = outcome(of: next, waiting: false)
+            if outcome == nil, let item = take(waiting: false) {
+                deliver(worker.outcome(for: item, name: name, index: index), for: item.sequence)
+                continue
+            }
+            if outcome == nil { outcome = self.outcome(of: next, waiting: true) }
+            next += 1
+            release()
+            if handle(outcome.take()!) { return }
+        }
+    }
 }
 
 /// Reads inputs with two parsing threads: the reader thread cuts line-aligned chunks, the calling
@@ -345,34 +375,15 @@ struct ParallelIngest {
         guard let (format, first) = detected else { return }
         for worker in workers { worker.format = format }
         let dispenser = ChunkDispenser(pipe: pipe, first: first, limit: ParallelIngest.slotCount)
-        let helper = workers[1]
-        helper.submit {
-            while let item = dispenser.take(waiting: true) {
-                dispenser.deliver(helper.outcome(for: item, name: name, index: index), for: item.sequence)
-            }
-        }
-        defer { helper.wait() }
         var lineBase: Int64 = 0
-        var next = 0
-        while true {
-            // Merge what is ready, in order; else parse the next chunk here; else wait for the helper.
-            var outcome = dispenser.outcome(of: next, waiting: false)
-            if outcome == nil, let item = dispenser.take(waiting: false) {
-                dispenser.deliver(workers[0].outcome(for: item, name: name, index: index), for: item.sequence)
-                continue
-            }
-            if outcome == nil { outcome = dispenser.outcome(of: next, waiting: true) }
-            next += 1
-            switch outcome.take()! {
+        dispenser.run(worker: workers[0], helper: workers[1], name: name, index: index) { outcome in
+            switch consume outcome {
             case .parsed(var result, let worker):
                 merge(result, worker: worker, lineBase: &lineBase, into: &sink)
                 buffers.give(&result.events)
-                dispenser.release()
+                return false
             case .control(let kind, let hadPartialLine):
-                dispenser.release()
-                if diagnostics.recordControl(kind, hadPartialLine: hadPartialLine, file: name, lineBase: &lineBase) {
-                    return
-                }
+                return diagnostics.recordControl(kind, hadPartialLine: hadPartialLine, file: name, lineBase: &lineBase)
             }
         }
     }
