@@ -272,9 +272,7 @@ public struct DetectionEngine {
             geoInfo = nil
             values = GeoValues(
                 country: nil, asn: nil,
-                network: event.client.map {
-                    Self.networkHash(CIDR(containing: $0, prefixLength: $0.isIPv4 ? 24 : 48))
-                }
+                network: event.client.map { Self.networkHash(GeoResolver.fallbackNetwork($0)) }
             )
         }
         let address = event.client.map { Self.mix($0.high ^ Self.mix($0.low)) } ?? 0

@@ -116,8 +116,13 @@ public struct GeoResolver: Sendable {
     /// - Parameter address: The address.
     /// - Returns: A ``GeoInfo`` with only ``GeoInfo/network`` set.
     public static func fallback(_ address: IPAddress) -> GeoInfo {
-        let length = address.isIPv4 ? 24 : 48
-        return GeoInfo(network: CIDR(containing: address, prefixLength: length))
+        GeoInfo(network: fallbackNetwork(address))
+    }
+
+    /// The network that stands for an address no source knows: its /24 (IPv4) or /48 (IPv6).
+    @inline(__always)
+    public static func fallbackNetwork(_ address: IPAddress) -> CIDR {
+        CIDR(containing: address, prefixLength: address.isIPv4 ? 24 : 48)
     }
 
     /// Finds installed MaxMind DBs: `GeoIP2-*`, `GeoLite2-*` and `dbip-*` City, Country, ASN, ISP and
@@ -204,7 +209,7 @@ struct GeoMerger {
 
     func result(fallback address: IPAddress) -> GeoInfo {
         var info = merged
-        info.network = labelNetwork ?? asnNetwork ?? countryNetwork ?? GeoResolver.fallback(address).network
+        info.network = labelNetwork ?? asnNetwork ?? countryNetwork ?? GeoResolver.fallbackNetwork(address)
         return info
     }
 }
