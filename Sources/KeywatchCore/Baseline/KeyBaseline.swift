@@ -239,10 +239,12 @@ public struct KeyBaseline: Sendable, Hashable {
     ///   - userAgent: The user-agent hash (0 when missing).
     ///   - address: A hash of the client address (0 when missing).
     ///   - limits: Table bounds.
+    /// - Returns: Whether the endpoint was new to the key's endpoint table.
+    @discardableResult
     public mutating func record(
         time: Int64, status: UInt16, method: HTTPMethod, geo: GeoValues, endpoint: UInt64, userAgent: UInt64,
         address: UInt64, limits: Limits
-    ) {
+    ) -> Bool {
         if requests == 0 {
             firstSeen = time
             advance(to: time)
@@ -255,7 +257,7 @@ public struct KeyBaseline: Sendable, Hashable {
         if let country = geo.country { countries.record(country, hour: hour, capacity: limits.countries) }
         if let asn = geo.asn { asns.record(asn, hour: hour, capacity: limits.asns) }
         if let network = geo.network { networks.record(network, hour: hour, capacity: limits.networks) }
-        endpoints.record(endpoint, hour: hour, capacity: limits.endpoints)
+        let newEndpoint = endpoints.record(endpoint, hour: hour, capacity: limits.endpoints)
         if userAgent != 0 { userAgents.record(userAgent, hour: hour, capacity: limits.userAgents) }
         methods |= 1 << UInt16(method.rawValue)
         if address != 0 {
@@ -286,6 +288,7 @@ public struct KeyBaseline: Sendable, Hashable {
         hourPeak10 = max(hourPeak10, UInt16(clamping: window10))
         hourPeak30 = max(hourPeak30, UInt16(clamping: window30))
         daily[Int(dayHead) % Self.dailyRing] &+= 1
+        return newEndpoint
     }
 
     /// Drops values unseen since `time` minus `horizon` milliseconds.

@@ -62,9 +62,9 @@ public struct ValueStats: Sendable, Hashable {
         for entry in entries { setFilterBit(entry.value) }
     }
 
-    /// Whether the table holds `value`.
-    @inlinable
-    public func contains(_ value: UInt64) -> Bool { index(of: value) != nil }
+    /// Whether the table holds `value`; the filter answers most misses without a scan.
+    @inline(__always)
+    public func contains(_ value: UInt64) -> Bool { mayHold(value) && index(of: value) != nil }
 
     /// The position of `value`, if present.
     @inlinable

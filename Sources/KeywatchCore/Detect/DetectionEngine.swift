@@ -293,7 +293,6 @@ public struct DetectionEngine {
         let wasEmpty = state.baseline.isEmpty
         let firstSeen = state.baseline.firstSeen
         let previousDay = state.baseline.dayHead
-        let knewEndpoint = state.baseline.endpoints.contains(endpointHash)
         let detect = !settings.learnOnly && !wasEmpty
         // Dormancy is judged on the baseline before this request.
         let before = detect && t - state.baseline.lastSeen >= settings.dormancyMillis
@@ -316,11 +315,11 @@ public struct DetectionEngine {
                     sensitive: sensitive, context: context, into: &alerts)
         }
 
-        state.baseline.record(
+        let newEndpoint = state.baseline.record(
             time: t, status: event.status, method: event.method, geo: values, endpoint: endpointHash,
             userAgent: event.userAgentHash, address: address, limits: settings.limits
         )
-        if !knewEndpoint { countAdopter(endpointHash, time: t) }
+        if newEndpoint { countAdopter(endpointHash, time: t) }
 
         if !state.episodes.isEmpty {
             continueEpisodes(&state, values: values, endpointHash: endpointHash, context: context, into: &alerts)
