@@ -94,10 +94,11 @@ public struct KeyBaseline: Sendable, Hashable {
 
     /// Requests per minute for the last 30 minutes (ring by minute number).
     public var minutes = FixedArray<30, UInt16>(repeating: 0)
+    /// Auth failures per minute for the last 10 minutes. (Read whenever the minute moves, so it
+    /// sits inside the prefix the detection engine prefetches, which ends with ``daily``.)
+    public var authMinutes = FixedArray<10, UInt16>(repeating: 0)
     /// Requests per UTC day for the last four weeks (ring indexed by day number).
     public var daily = FixedArray<28, UInt32>(repeating: 0)
-    /// Auth failures per minute for the last 10 minutes.
-    public var authMinutes = FixedArray<10, UInt16>(repeating: 0)
     /// Requests per hour for the previous 23 hours (ring by hour number).
     public var recentHours = FixedArray<24, UInt32>(repeating: 0)
     /// Mean requests in each hour of the day (UTC), learned day by day.
