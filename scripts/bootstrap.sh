@@ -2,7 +2,7 @@
 # Installs the system libraries keywatch links against (zlib, libmaxminddb, ISA-L, SQLite) and the tools its
 # benchmark compares with. Safe to run again: it only calls apt-get when something is missing.
 set -euo pipefail
-packages=(zlib1g-dev libmaxminddb-dev libisal-dev libsqlite3-dev pkg-config pigz mawk)
+packages=(zlib1g-dev libmaxminddb-dev libisal-dev libsqlite3-dev libcurl4-openssl-dev pkg-config pigz mawk)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
