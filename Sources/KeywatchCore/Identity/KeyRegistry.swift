@@ -77,13 +77,8 @@ public struct KeyRegistry: Sendable {
         let id = Int32(identities.count)
         let keyID: String
         if let shared = fingerprinter.shared {
-            let digest = SharedKeyIDs.Digest(a: a, b: b)
-            if let known = shared.id(for: digest) {
-                keyID = known
-            } else {
-                keyID = fingerprinter.keyID(for: raw, source: source)
-                shared.keep(keyID, for: digest)
-            }
+            // Another parsing thread of this run may have fingerprinted the key already.
+            keyID = shared.id(for: SharedKeyIDs.Digest(a: a, b: b)) { fingerprinter.keyID(for: raw, source: source) }
         } else {
             keyID = fingerprinter.keyID(for: raw, source: source)
         }

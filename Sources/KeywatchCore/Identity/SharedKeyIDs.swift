@@ -27,17 +27,17 @@ final class SharedKeyIDs: @unchecked Sendable {
         seedB = generator.next()
     }
 
-    /// The id another thread computed for this digest, if any.
-    func id(for digest: Digest) -> String? {
-        lock.withLock { ids[digest] }
-    }
-
-    /// Keeps `id` for `digest`.
-    func keep(_ id: String, for digest: Digest) {
+    /// The id kept for `digest`, or the one `compute` makes, which is then kept for the other
+    /// threads. `compute` runs outside the lock; two threads meeting a new key at once may both
+    /// compute it (the ids are equal: same secret, same credential).
+    func id(for digest: Digest, computing compute: () -> String) -> String {
+        if let known = lock.withLock({ ids[digest] }) { return known }
+        let id = compute()
         lock.withLock {
             ids[digest] = id
             keeps += 1
         }
+        return id
     }
 
     /// How many ids were computed and kept: one per key unless two threads met a new key at once.
