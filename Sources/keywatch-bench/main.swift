@@ -1,8 +1,8 @@
 // keywatch-bench: throughput and memory figures for `keywatch parse`, side by side with the
 // public tools users compare against (pigz for inflate, mawk for a per-key count).
 //
-//   swift run -c release --static-swift-stdlib keywatch-bench [--lines N] [--runs R] [--dir DIR] [--keep]
-//                                      [--memory-keys N] [--analysis-only]
+//   bash scripts/bench.sh [--lines N] [--runs R] [--dir DIR] [--keep]
+//                         [--memory-keys N] [--analysis-only]
 //
 // It writes synthetic logs (an nginx log with a key field, and Kong JSON) into DIR, compresses them,
 // runs each tool R times and reports the best wall time, throughput, peak memory and ratios.
