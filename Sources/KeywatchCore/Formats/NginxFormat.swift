@@ -58,25 +58,49 @@ public struct NginxFormat: LogFormat {
         var quoted: Bool
         /// `$time_local` holds a space: search for its end only past its first 20 bytes.
         var searchFrom: Int = 0
+        /// The literal's first four bytes (fewer when shorter) as a little-endian word, and the
+        /// mask of the bytes that count, so a short literal is matched with one load and compare.
+        var word: UInt32 = 0
+        var mask: UInt32 = 0
     }
 
-    /// The format's literal texts, back to back, in memory that lives as long as the format.
-    final class LiteralStore: @unchecked Sendable {
+    /// The compiled format: its literal texts back to back, and its steps, in memory that lives
+    /// as long as the format, so matching a line reads them through plain pointers (no array
+    /// bounds checks or reference counting per line).
+    final class Program: @unchecked Sendable {
         // Immutable after init; only read afterwards, so sharing it is safe.
-        let base: UnsafeMutablePointer<UInt8>
-        let count: Int
-        init(_ bytes: [UInt8]) {
-            count = bytes.count
-            base = .allocate(capacity: max(1, bytes.count))
-            if !bytes.isEmpty { base.initialize(from: bytes, count: bytes.count) }
+        let literals: UnsafeMutablePointer<UInt8>
+        let steps: UnsafeMutablePointer<Step>
+        let stepCount: Int
+        init(literals bytes: [UInt8], steps: [Step]) {
+            literals = .allocate(capacity: max(1, bytes.count))
+            if !bytes.isEmpty { literals.initialize(from: bytes, count: bytes.count) }
+            stepCount = steps.count
+            self.steps = .allocate(capacity: max(1, steps.count))
+            self.steps.initialize(from: steps, count: steps.count)
+            for k in 0..<steps.count {
+                let step = steps[k]
+                var word: UInt32 = 0
+                var mask: UInt32 = 0
+                for b in 0..<min(step.literalCount, 4) {
+                    word |= UInt32(bytes[step.literalStart + b]) << (8 * b)
+                    mask |= 0xFF << (8 * b)
+                }
+                self.steps[k].word = word
+                self.steps[k].mask = mask
+            }
         }
-        deinit { base.deallocate() }
+        deinit {
+            literals.deallocate()
+            steps.deinitialize(count: stepCount)
+            steps.deallocate()
+        }
     }
 
     public var name: String { "nginx" }
     let leading: [UInt8]
     let steps: [Step]
-    let literals: LiteralStore
+    let program: Program
     let hasRequestTime: Bool
     let hasBodyBytes: Bool
     private var timeCache = CommonLogTimeCache()
@@ -153,13 +177,13 @@ public struct NginxFormat: LogFormat {
         while literal.last == UInt8(ascii: " ") { literal.removeLast() }
         steps.append(Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted))
         store += literal
-        literals = LiteralStore(store)
         guard sawTime else {
             throw .badLogFormat(template, reason: "it logs no time; add $time_local, $time_iso8601 or $msec")
         }
         leading = lead ?? []
         for k in steps.indices where steps[k].role == .timeLocal { steps[k].searchFrom = 20 }
         self.steps = steps
+        program = Program(literals: store, steps: steps)
         hasRequestTime = steps.contains { [.requestTime, .requestTimeMillis, .requestTimeMicros].contains($0.role) }
         hasBodyBytes = steps.contains { $0.role == .bodyBytes }
     }
@@ -240,20 +264,22 @@ public struct NginxFormat: LogFormat {
         var bytesSent = ByteView.empty
         var timeValue: Int64?
         var badTime = false
-        let literalBase = UnsafePointer(literals.base)
-        for step in steps {
+        let literalBase = UnsafePointer(program.literals)
+        let stepBase = UnsafePointer(program.steps)
+        for index in 0..<program.stepCount {
+            let step = stepBase[index]
             let end: Int
             let literal = ByteView(base: literalBase + step.literalStart, count: step.literalCount)
             if literal.isEmpty {
                 end = n
-            } else if step.quoted && literal[0] == UInt8(ascii: "\"") {
-                guard let q = TextScan.closingQuote(line, after: pos - 1), matchLiteral(literal, in: line, at: q)
+            } else if step.quoted && UInt8(truncatingIfNeeded: step.word) == UInt8(ascii: "\"") {
+                guard let q = TextScan.closingQuote(line, after: pos - 1), matches(step, literal, in: line, at: q)
                 else {
                     return .rejected(.malformed)
                 }
                 end = q
             } else {
-                guard let found = find(literal, in: line, from: min(pos + step.searchFrom, n))
+                guard let found = find(step, literal, in: line, from: min(pos + step.searchFrom, n))
                 else {
                     return .rejected(.malformed)
                 }
@@ -364,13 +390,23 @@ public struct NginxFormat: LogFormat {
         return memcmp(line.base! + position, literal.base!, literal.count) == 0
     }
 
+    /// Whether `step`'s literal (`literal`) is at `position`: one masked word compare for a literal
+    /// of up to four bytes with four bytes of line left, ``matchLiteral(_:in:at:)`` otherwise.
     @inline(__always)
-    private func find(_ literal: ByteView, in line: ByteView, from: Int) -> Int? {
-        let first = literal[0]
+    private func matches(_ step: Step, _ literal: ByteView, in line: ByteView, at position: Int) -> Bool {
+        if step.literalCount <= 4 && position + 4 <= line.count, let base = line.base {
+            return UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self).littleEndian & step.mask == step.word
+        }
+        return matchLiteral(literal, in: line, at: position)
+    }
+
+    @inline(__always)
+    private func find(_ step: Step, _ literal: ByteView, in line: ByteView, from: Int) -> Int? {
+        let first = UInt8(truncatingIfNeeded: step.word)
         var i = from
         while let at = TextScan.index(of: first, in: line, from: i) {
             // A one-byte literal matches where its byte is found.
-            if literal.count == 1 || matchLiteral(literal, in: line, at: at) { return at }
+            if step.literalCount == 1 || matches(step, literal, in: line, at: at) { return at }
             i = at + 1
         }
         return nil
