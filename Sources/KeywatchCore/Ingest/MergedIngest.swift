@@ -247,7 +247,6 @@ struct MergedIngest {
         var batch: ChunkResult
         var position: Int
         var ended: Bool
-        var worker: Int
     }
 
     mutating func run<S: BatchEventSink>(_ inputs: [InputSource], into sink: inout S) {
@@ -268,7 +267,7 @@ struct MergedIngest {
         var keyMaps = Array(repeating: [[KeyHandle]](repeating: [], count: 2), count: streams.count)
         var endpointMaps = Array(repeating: [[EndpointID]](repeating: [], count: 2), count: streams.count)
         var heads = Array(
-            repeating: Head(batch: ChunkResult(), position: 0, ended: false, worker: 0), count: streams.count)
+            repeating: Head(batch: ChunkResult(), position: 0, ended: false), count: streams.count)
         var window = ReorderWindow()
         var sequence: UInt64 = 0
 
@@ -277,12 +276,24 @@ struct MergedIngest {
             while !heads[s].ended && heads[s].position >= heads[s].batch.events.count {
                 switch streams[s].output.pop() {
                 case .end: heads[s].ended = true
-                case .batch(let batch, let w):
+                case .batch(var batch, let w):
                     streams[s].buffers.give(&heads[s].batch.events)
                     for identity in batch.newKeys { keyMaps[s][w].append(tables.intern(identity)) }
                     for endpoint in batch.newEndpoints { endpointMaps[s][w].append(tables.intern(endpoint: endpoint)) }
                     diagnostics.merge(batch.diagnostics)
-                    heads[s] = Head(batch: batch, position: 0, ended: false, worker: w)
+                    // The worker's handles become the run's in one pass over the batch, not one
+                    // event at a time in the merge loop below.
+                    keyMaps[s][w].withUnsafeBufferPointer { keyMap in
+                        endpointMaps[s][w].withUnsafeBufferPointer { endpointMap in
+                            batch.events.withUnsafeMutableBufferPointer { events in
+                                for i in events.indices {
+                                    if let key = events[i].key { events[i].key = keyMap[Int(key)] }
+                                    events[i].endpoint = endpointMap[Int(events[i].endpoint)]
+                                }
+                            }
+                        }
+                    }
+                    heads[s] = Head(batch: batch, position: 0, ended: false)
                 }
             }
         }
@@ -299,11 +310,8 @@ struct MergedIngest {
                 }
             }
             if best < 0 { break }
-            var event = heads[best].batch.events[heads[best].position]
+            let event = heads[best].batch.events[heads[best].position]
             heads[best].position += 1
-            let w = heads[best].worker
-            if let key = event.key { event.key = keyMaps[best][w][Int(key)] }
-            event.endpoint = endpointMaps[best][w][Int(event.endpoint)]
             if event.time < window.released { diagnostics.lateEvents += 1 }
             window.push(event, sequence: sequence)
             sequence += 1
@@ -334,9 +342,10 @@ struct ReorderWindow {
         }
     }
 
-    /// In-order arrivals from `head` on, non-decreasing in time.
-    private var queue: [Entry] = []
-    private var head = 0
+    /// In-order arrivals, non-decreasing in time: `queueCount` entries in a ring from `queueHead`.
+    private let queue = EntryRing()
+    private var queueHead = 0
+    private var queueCount = 0
     /// Late arrivals.
     private var heap: [Entry] = []
     /// The newest event time pushed so far.
@@ -344,20 +353,49 @@ struct ReorderWindow {
     /// The latest event time released so far: an event before it arrives too late to be put in place.
     private(set) var released = Int64.min
 
+    /// The ring's memory: plain slots that grow by doubling, so an event goes in and out without
+    /// the uniqueness checks and the occasional shift of an array used as a queue.
+    private final class EntryRing {
+        var slots: UnsafeMutablePointer<Entry>
+        var capacity: Int
+        init() {
+            capacity = 1_024
+            slots = .allocate(capacity: capacity)
+        }
+        deinit { slots.deallocate() }  // Entry is a trivial value: nothing to deinitialise.
+
+        /// Doubles the ring, moving its `count` entries from `head` to the start.
+        func grow(head: Int, count: Int) {
+            let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+            let first = min(count, capacity - head)
+            bigger.moveInitialize(from: slots + head, count: first)
+            (bigger + first).moveInitialize(from: slots, count: count - first)
+            slots.deallocate()
+            slots = bigger
+            capacity *= 2
+        }
+    }
+
     /// Events waiting.
-    var count: Int { queue.count - head + heap.count }
+    var count: Int { queueCount + heap.count }
 
     /// The key of the in-order event `offset` places behind the next one, if that many wait (late
     /// events in the heap are not counted): what will be consumed soon, to prefetch.
     func upcomingKey(_ offset: Int) -> KeyHandle? {
-        head + offset < queue.count ? queue[head + offset].event.key : nil
+        offset < queueCount ? queue.slots[(queueHead + offset) & (queue.capacity - 1)].event.key : nil
     }
 
     mutating func push(_ event: AccessEvent, sequence: UInt64) {
         newest = max(newest, event.time)
         let entry = Entry(sequence: sequence, event: event)
-        if head == queue.count || queue[queue.count - 1].event.time <= event.time {
-            queue.append(entry)
+        let mask = queue.capacity - 1
+        if queueCount == 0 || queue.slots[(queueHead + queueCount - 1) & mask].event.time <= event.time {
+            if queueCount == queue.capacity {
+                queue.grow(head: queueHead, count: queueCount)
+                queueHead = 0
+            }
+            (queue.slots + ((queueHead + queueCount) & (queue.capacity - 1))).initialize(to: entry)
+            queueCount += 1
             return
         }
         heap.append(entry)
@@ -373,26 +411,20 @@ struct ReorderWindow {
     /// The earliest event if its time is before `limit` (`Int64.max` releases everything).
     mutating func popReady(before limit: Int64) -> AccessEvent? {
         let fromQueue: Bool
-        if head < queue.count {
-            fromQueue = heap.isEmpty || queue[head].precedes(heap[0])
+        if queueCount > 0 {
+            fromQueue = heap.isEmpty || queue.slots[queueHead].precedes(heap[0])
         } else if !heap.isEmpty {
             fromQueue = false
         } else {
             return nil
         }
-        let time = fromQueue ? queue[head].event.time : heap[0].event.time
+        let time = fromQueue ? queue.slots[queueHead].event.time : heap[0].event.time
         guard time < limit || limit == Int64.max else { return nil }
         released = max(released, time)
         if fromQueue {
-            let event = queue[head].event
-            head += 1
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 4_096 && head * 2 >= queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
+            let event = queue.slots[queueHead].event
+            queueHead = (queueHead + 1) & (queue.capacity - 1)
+            queueCount -= 1
             return event
         }
         return popHeap().event
