@@ -69,6 +69,7 @@ struct DetectionOptions: ParsableArguments {
 
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "analyze",
         abstract: "Learn every key's baseline from archived logs and report anomalies.",
         discussion: """
             Reads many files from several gateway nodes in event-time order (rotated sets oldest \

@@ -37,6 +37,7 @@ struct StoredState {
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "List every key the state knows: hint, id, first and last seen, requests, geography, status.",
         discussion: """
             Status is relative to the newest event learned: new (inside the learning period), \
@@ -120,6 +121,7 @@ struct BaselineCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Explain one key's baseline. KEY is a key id (k_…, or its start) or a masked hint (ak_live_Q7…nD)."
         )
 

@@ -3,6 +3,7 @@ import KeywatchCore
 
 struct Parse: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "parse",
         abstract: "Read access logs and print each request as a normalised JSON event.",
         discussion: """
             Formats are detected per input from its first lines: combined/common (nginx, Apache), \

@@ -8,6 +8,7 @@ nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Follow live gateway logs, learn and alert as lines are written, and deliver alerts to webhooks.",
         discussion: """
             PATH may be a file that does not exist yet or a glob; new matching files are picked up. \
