@@ -186,14 +186,29 @@ public struct DetectionEngine {
             // An array is one reference to its storage object: a 32-byte header, then the elements.
             // The reference is read as a plain word, so nothing is retained (a wrong guess would only
             // make a useless hint: prefetching never faults).
-            for (offset, lines) in Self.tableOffsets {
+            @inline(__always) func table(at offset: Int, lines: Int) {
                 let storage = key.load(fromByteOffset: offset, as: UInt.self)
-                guard let object = UnsafeRawPointer(bitPattern: storage) else { continue }
+                guard let object = UnsafeRawPointer(bitPattern: storage) else { return }
                 for line in 0..<lines { keywatch_prefetch(object + line * 64) }
             }
+            let offsets = layout.tables
+            table(at: offsets.countries, lines: 1)
+            table(at: offsets.asns, lines: 1)
+            table(at: offsets.networks, lines: 2)
+            table(at: offsets.endpoints, lines: 2)
+            table(at: offsets.userAgents, lines: 1)
         } else {
-            for offset in stride(from: 0, to: Self.hotBytes, by: 64) { keywatch_prefetch(key + offset) }
+            for offset in stride(from: 0, to: layout.hotBytes, by: 64) { keywatch_prefetch(key + offset) }
         }
+    }
+
+    /// ``hotBytes`` and ``tableOffsets``, copied into the engine: a `static let` is initialised
+    /// lazily, so reading one costs a call (`swift_once`) on every request.
+    private let layout = PrefetchLayout()
+
+    private struct PrefetchLayout {
+        let hotBytes = DetectionEngine.hotBytes
+        let tables = DetectionEngine.tableOffsets
     }
 
     /// The leading bytes of a tracked key that a request reads: up to the end of the per-day ring
@@ -202,14 +217,17 @@ public struct DetectionEngine {
         (MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.daily) ?? MemoryLayout<TrackedKey>.stride)
         + MemoryLayout<FixedArray<28, UInt32>>.size
 
-    /// Where a tracked key holds its value tables, and how many cache lines of each a request reads
-    /// (a new address no longer scans the networks table: its filter answers, and eviction reads
-    /// eight entries from a place the address picks, so only the table's start is worth asking for).
-    private static let tableOffsets: [(offset: Int, lines: Int)] = [
-        (\TrackedKey.state.baseline.countries, 1), (\TrackedKey.state.baseline.asns, 1),
-        (\TrackedKey.state.baseline.networks, 2), (\TrackedKey.state.baseline.endpoints, 2),
-        (\TrackedKey.state.baseline.userAgents, 1),
-    ].compactMap { path, lines in MemoryLayout<TrackedKey>.offset(of: path).map { ($0, lines) } }
+    /// Where a tracked key holds its value tables. ``prefetch(key:tables:)`` asks for one or two
+    /// cache lines of each: a new address no longer scans the networks table (its filter answers,
+    /// and eviction reads eight entries from a place the address picks), so only the table's start
+    /// is worth asking for.
+    private static let tableOffsets = (
+        countries: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.countries)!,
+        asns: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.asns)!,
+        networks: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.networks)!,
+        endpoints: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.endpoints)!,
+        userAgents: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.userAgents)!
+    )
 
     private mutating func newKey(_ identity: KeyIdentity) -> Int {
         keyIndex[identity.id] = tracked.count
