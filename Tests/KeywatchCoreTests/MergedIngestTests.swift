@@ -154,6 +154,26 @@ import Testing
         #expect(window.count == 0)
     }
 
+    @Test func reorderWindowKeepsOrderWhenItsRingWrapsAndThenGrows() {
+        // In-order events wait in a ring that starts with room for 1,024: release most of the first
+        // 1,000 so the next ones wrap around its end, then hold 3,000 so it must grow while wrapped.
+        var window = ReorderWindow()
+        var out: [AccessEvent] = []
+        var n: Int64 = 0
+        func push(_ count: Int) {
+            for _ in 0..<count {
+                window.push(Self.event(time: n * 10, line: n), sequence: UInt64(n))
+                n += 1
+            }
+        }
+        push(1_000)
+        while out.count < 900, let ready = window.popReady(before: .max) { out.append(ready) }
+        push(3_000)
+        #expect(window.count == 3_100)
+        while let rest = window.popReady(before: .max) { out.append(rest) }
+        #expect(out.map(\.source.line) == Array(0..<4_000))
+    }
+
     @Test func reorderWindowReleasesATooLateEventAsSoonAsItArrives() {
         var window = ReorderWindow()
         var out: [AccessEvent] = []
