@@ -58,10 +58,57 @@ public struct NginxFormat: LogFormat {
         var quoted: Bool
         /// `$time_local` holds a space: search for its end only past its first 20 bytes.
         var searchFrom: Int = 0
+    }
+
+    /// What a step does with its value: ``Role`` as a plain byte, so the per-line dispatch is one
+    /// jump table (a role with a payload is taken apart on every use).
+    enum Action: UInt8 {
+        case remoteAddress, forwardedFor, timeLocal, timeISO, msec, request, method, requestURI, uri, query
+        case status, bodyBytes, bytesSent, requestTime, upstreamTime, userAgent, authorization
+        case requestTimeMillis, requestTimeMicros, key, ignored
+
+        init(_ role: Role) {
+            switch role {
+            case .remoteAddress: self = .remoteAddress
+            case .forwardedFor: self = .forwardedFor
+            case .timeLocal: self = .timeLocal
+            case .timeISO: self = .timeISO
+            case .msec: self = .msec
+            case .request: self = .request
+            case .method: self = .method
+            case .requestURI: self = .requestURI
+            case .uri: self = .uri
+            case .query: self = .query
+            case .status: self = .status
+            case .bodyBytes: self = .bodyBytes
+            case .bytesSent: self = .bytesSent
+            case .requestTime: self = .requestTime
+            case .upstreamTime: self = .upstreamTime
+            case .userAgent: self = .userAgent
+            case .authorization: self = .authorization
+            case .requestTimeMillis: self = .requestTimeMillis
+            case .requestTimeMicros: self = .requestTimeMicros
+            case .key: self = .key
+            case .ignored: self = .ignored
+            }
+        }
+    }
+
+    /// A step as the per-line loop reads it: 24 bytes, everything it needs in one place.
+    struct Op {
         /// The literal's first four bytes (fewer when shorter) as a little-endian word, and the
         /// mask of the bytes that count, so a short literal is matched with one load and compare.
-        var word: UInt32 = 0
-        var mask: UInt32 = 0
+        var word: UInt32
+        var mask: UInt32
+        var literalStart: Int32
+        var literalCount: Int32
+        var searchFrom: Int32
+        var action: Action
+        var keySource: KeySource
+        /// How the value ends: at the line's end, at the closing quote, or where the literal is found.
+        var end: End
+
+        enum End: UInt8 { case lineEnd, closingQuote, literal }
     }
 
     /// The compiled format: its literal texts back to back, and its steps, in memory that lives
@@ -70,30 +117,36 @@ public struct NginxFormat: LogFormat {
     final class Program: @unchecked Sendable {
         // Immutable after init; only read afterwards, so sharing it is safe.
         let literals: UnsafeMutablePointer<UInt8>
-        let steps: UnsafeMutablePointer<Step>
-        let stepCount: Int
+        let ops: UnsafeMutablePointer<Op>
+        let count: Int
         init(literals bytes: [UInt8], steps: [Step]) {
             literals = .allocate(capacity: max(1, bytes.count))
             if !bytes.isEmpty { literals.initialize(from: bytes, count: bytes.count) }
-            stepCount = steps.count
-            self.steps = .allocate(capacity: max(1, steps.count))
-            self.steps.initialize(from: steps, count: steps.count)
-            for k in 0..<steps.count {
-                let step = steps[k]
+            count = steps.count
+            ops = .allocate(capacity: max(1, steps.count))
+            for (k, step) in steps.enumerated() {
                 var word: UInt32 = 0
                 var mask: UInt32 = 0
                 for b in 0..<min(step.literalCount, 4) {
                     word |= UInt32(bytes[step.literalStart + b]) << (8 * b)
                     mask |= 0xFF << (8 * b)
                 }
-                self.steps[k].word = word
-                self.steps[k].mask = mask
+                let end: Op.End =
+                    step.literalCount == 0
+                    ? .lineEnd : step.quoted && bytes[step.literalStart] == UInt8(ascii: "\"") ? .closingQuote : .literal
+                var keySource = KeySource.none
+                if case .key(let source) = step.role { keySource = source }
+                (ops + k).initialize(
+                    to: Op(
+                        word: word, mask: mask, literalStart: Int32(step.literalStart),
+                        literalCount: Int32(step.literalCount), searchFrom: Int32(step.searchFrom),
+                        action: Action(step.role), keySource: keySource, end: end))
             }
         }
         deinit {
             literals.deallocate()
-            steps.deinitialize(count: stepCount)
-            steps.deallocate()
+            ops.deinitialize(count: count)
+            ops.deallocate()
         }
     }
 
@@ -265,29 +318,31 @@ public struct NginxFormat: LogFormat {
         var timeValue: Int64?
         var badTime = false
         let literalBase = UnsafePointer(program.literals)
-        let stepBase = UnsafePointer(program.steps)
-        for index in 0..<program.stepCount {
-            let step = stepBase[index]
+        let ops = UnsafePointer(program.ops)
+        var index = 0
+        while index < program.count {
+            let op = ops[index]
+            index &+= 1
             let end: Int
-            let literal = ByteView(base: literalBase + step.literalStart, count: step.literalCount)
-            if literal.isEmpty {
+            let literalCount = Int(op.literalCount)
+            switch op.end {
+            case .lineEnd:
                 end = n
-            } else if step.quoted && UInt8(truncatingIfNeeded: step.word) == UInt8(ascii: "\"") {
-                guard let q = TextScan.closingQuote(line, after: pos - 1), matches(step, literal, in: line, at: q)
+            case .closingQuote:
+                guard let q = TextScan.closingQuote(line, after: pos &- 1), matches(op, literalBase, in: line, at: q)
                 else {
                     return .rejected(.malformed)
                 }
                 end = q
-            } else {
-                guard let found = find(step, literal, in: line, from: min(pos + step.searchFrom, n))
-                else {
+            case .literal:
+                guard let found = find(op, literalBase, in: line, from: min(pos &+ Int(op.searchFrom), n)) else {
                     return .rejected(.malformed)
                 }
                 end = found
             }
             var value = line.slice(pos, end)
-            if literal.isEmpty { value = value.trimmed() }
-            switch step.role {
+            if op.end == .lineEnd { value = value.trimmed() }
+            switch op.action {
             case .remoteAddress: f.remoteAddress = value
             case .forwardedFor: f.forwardedFor = value
             case .timeLocal:
@@ -320,11 +375,10 @@ public struct NginxFormat: LogFormat {
             case .upstreamTime: upstream = value
             case .userAgent: f.userAgent = value
             case .authorization: f.authorization = value
-            case .key(let source): f.offerKey(value, from: source)
+            case .key: f.offerKey(value, from: op.keySource)
             case .ignored: break
             }
-            pos = end + step.literalCount
-            if pos > n { pos = n }
+            pos = min(end &+ literalCount, n)
         }
         if badTime {
             return .rejected(.badTimestamp)
@@ -390,24 +444,25 @@ public struct NginxFormat: LogFormat {
         return memcmp(line.base! + position, literal.base!, literal.count) == 0
     }
 
-    /// Whether `step`'s literal (`literal`) is at `position`: one masked word compare for a literal
-    /// of up to four bytes with four bytes of line left, ``matchLiteral(_:in:at:)`` otherwise.
+    /// Whether `op`'s literal is at `position`: one masked word compare for a literal of up to
+    /// four bytes with four bytes of line left, ``matchLiteral(_:in:at:)`` otherwise.
     @inline(__always)
-    private func matches(_ step: Step, _ literal: ByteView, in line: ByteView, at position: Int) -> Bool {
-        if step.literalCount <= 4 && position + 4 <= line.count, let base = line.base {
-            return UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self).littleEndian & step.mask == step.word
+    private func matches(_ op: Op, _ literals: UnsafePointer<UInt8>, in line: ByteView, at position: Int) -> Bool {
+        if op.literalCount <= 4 && position &+ 4 <= line.count, let base = line.base {
+            return UnsafeRawPointer(base + position).loadUnaligned(as: UInt32.self).littleEndian & op.mask == op.word
         }
+        let literal = ByteView(base: literals + Int(op.literalStart), count: Int(op.literalCount))
         return matchLiteral(literal, in: line, at: position)
     }
 
     @inline(__always)
-    private func find(_ step: Step, _ literal: ByteView, in line: ByteView, from: Int) -> Int? {
-        let first = UInt8(truncatingIfNeeded: step.word)
+    private func find(_ op: Op, _ literals: UnsafePointer<UInt8>, in line: ByteView, from: Int) -> Int? {
+        let first = UInt8(truncatingIfNeeded: op.word)
         var i = from
         while let at = TextScan.index(of: first, in: line, from: i) {
             // A one-byte literal matches where its byte is found.
-            if step.literalCount == 1 || matches(step, literal, in: line, at: at) { return at }
-            i = at + 1
+            if op.literalCount == 1 || matches(op, literals, in: line, at: at) { return at }
+            i = at &+ 1
         }
         return nil
     }
