@@ -40,16 +40,18 @@ import Darwin
 /// A format written as a JSON object (`escape=json`) is read by ``JSONLogFormat`` through
 /// ``jsonMappings(for:options:)``.
 public struct NginxFormat: LogFormat {
-    enum Role: Equatable {
+    /// What a variable's value is; a plain byte, so the per-line dispatch is one jump table. A
+    /// ``key`` step's credential source is kept beside it (``Step/keySource``).
+    enum Role: UInt8 {
         case remoteAddress, forwardedFor, timeLocal, timeISO, msec, request, method, requestURI, uri, query
         case status, bodyBytes, bytesSent, requestTime, upstreamTime, userAgent, authorization
-        case requestTimeMillis, requestTimeMicros
-        case key(KeySource)
-        case ignored
+        case requestTimeMillis, requestTimeMicros, key, ignored
     }
 
     struct Step {
         var role: Role
+        /// For ``Role/key``: how the credential ranks.
+        var keySource: KeySource
         /// Where the literal text that follows the variable starts in ``literals`` (it may be empty at the end).
         var literalStart: Int
         /// Its length.
@@ -58,40 +60,6 @@ public struct NginxFormat: LogFormat {
         var quoted: Bool
         /// `$time_local` holds a space: search for its end only past its first 20 bytes.
         var searchFrom: Int = 0
-    }
-
-    /// What a step does with its value: ``Role`` as a plain byte, so the per-line dispatch is one
-    /// jump table (a role with a payload is taken apart on every use).
-    enum Action: UInt8 {
-        case remoteAddress, forwardedFor, timeLocal, timeISO, msec, request, method, requestURI, uri, query
-        case status, bodyBytes, bytesSent, requestTime, upstreamTime, userAgent, authorization
-        case requestTimeMillis, requestTimeMicros, key, ignored
-
-        init(_ role: Role) {
-            switch role {
-            case .remoteAddress: self = .remoteAddress
-            case .forwardedFor: self = .forwardedFor
-            case .timeLocal: self = .timeLocal
-            case .timeISO: self = .timeISO
-            case .msec: self = .msec
-            case .request: self = .request
-            case .method: self = .method
-            case .requestURI: self = .requestURI
-            case .uri: self = .uri
-            case .query: self = .query
-            case .status: self = .status
-            case .bodyBytes: self = .bodyBytes
-            case .bytesSent: self = .bytesSent
-            case .requestTime: self = .requestTime
-            case .upstreamTime: self = .upstreamTime
-            case .userAgent: self = .userAgent
-            case .authorization: self = .authorization
-            case .requestTimeMillis: self = .requestTimeMillis
-            case .requestTimeMicros: self = .requestTimeMicros
-            case .key: self = .key
-            case .ignored: self = .ignored
-            }
-        }
     }
 
     /// A step as the per-line loop reads it: 24 bytes, everything it needs in one place.
@@ -103,7 +71,7 @@ public struct NginxFormat: LogFormat {
         var literalStart: Int32
         var literalCount: Int32
         var searchFrom: Int32
-        var action: Action
+        var role: Role
         var keySource: KeySource
         /// How the value ends: at the line's end, at the closing quote, or where the literal is found.
         var end: End
@@ -134,13 +102,11 @@ public struct NginxFormat: LogFormat {
                 let end: Op.End =
                     step.literalCount == 0
                     ? .lineEnd : step.quoted && bytes[step.literalStart] == UInt8(ascii: "\"") ? .closingQuote : .literal
-                var keySource = KeySource.none
-                if case .key(let source) = step.role { keySource = source }
                 (ops + k).initialize(
                     to: Op(
                         word: word, mask: mask, literalStart: Int32(step.literalStart),
                         literalCount: Int32(step.literalCount), searchFrom: Int32(step.searchFrom),
-                        action: Action(step.role), keySource: keySource, end: end))
+                        role: step.role, keySource: step.keySource, end: end))
             }
         }
         deinit {
@@ -170,7 +136,7 @@ public struct NginxFormat: LogFormat {
         var i = 0
         var literal: [UInt8] = []
         var lead: [UInt8]?
-        var pending: (Role, Bool)?
+        var pending: (Role, KeySource, Bool)?
         var steps: [Step] = []
         var store: [UInt8] = []
         var sawTime = false
@@ -197,7 +163,7 @@ public struct NginxFormat: LogFormat {
                 guard !variable.isEmpty else {
                     throw .badLogFormat(template, reason: "'$' without a variable name at byte \(i)")
                 }
-                if let (role, quoted) = pending {
+                if let (role, keySource, quoted) = pending {
                     guard !literal.isEmpty else {
                         throw .badLogFormat(
                             template,
@@ -206,16 +172,18 @@ public struct NginxFormat: LogFormat {
                         )
                     }
                     steps.append(
-                        Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted)
+                        Step(
+                            role: role, keySource: keySource, literalStart: store.count, literalCount: literal.count,
+                            quoted: quoted)
                     )
                     store += literal
                 } else {
                     lead = literal
                 }
-                let role = NginxFormat.role(of: variable, keyField: options.keyField)
+                let (role, keySource) = NginxFormat.role(of: variable, keyField: options.keyField)
                 if [.timeLocal, .timeISO, .msec].contains(role) { sawTime = true }
                 let quoted = literal.last == UInt8(ascii: "\"")
-                pending = (role, quoted)
+                pending = (role, keySource, quoted)
                 literal = []
                 i = j
             } else {
@@ -223,12 +191,14 @@ public struct NginxFormat: LogFormat {
                 i += 1
             }
         }
-        guard let (role, quoted) = pending else {
+        guard let (role, keySource, quoted) = pending else {
             throw .badLogFormat(template, reason: "it has no $variables")
         }
         // Trailing spaces in the format are tolerated on lines either way.
         while literal.last == UInt8(ascii: " ") { literal.removeLast() }
-        steps.append(Step(role: role, literalStart: store.count, literalCount: literal.count, quoted: quoted))
+        steps.append(
+            Step(
+                role: role, keySource: keySource, literalStart: store.count, literalCount: literal.count, quoted: quoted))
         store += literal
         guard sawTime else {
             throw .badLogFormat(template, reason: "it logs no time; add $time_local, $time_iso8601 or $msec")
@@ -261,40 +231,49 @@ public struct NginxFormat: LogFormat {
         return t
     }
 
-    static func role(of variable: String, keyField: String?) -> Role {
+    /// The role of `$variable`, and for a key its source.
+    static func role(of variable: String, keyField: String?) -> (Role, KeySource) {
         let v = variable.lowercased()
         if let keyField {
             let k = keyField.lowercased().replacingDashes()
-            if v == k || v == "http_" + k || v == "arg_" + k { return .key(.explicit) }
+            if v == k || v == "http_" + k || v == "arg_" + k { return (.key, .explicit) }
         }
-        switch v {
-        case "remote_addr", "realip_remote_addr", "binary_remote_addr": return .remoteAddress
-        case "http_x_forwarded_for", "proxy_add_x_forwarded_for": return .forwardedFor
-        case "time_local": return .timeLocal
-        case "time_iso8601": return .timeISO
-        case "msec": return .msec
-        case "request": return .request
-        case "request_method": return .method
-        case "request_uri": return .requestURI
-        case "uri", "document_uri": return .uri
-        case "args", "query_string", "apache_query": return .query
-        case "apache_request_time_ms": return .requestTimeMillis
-        case "apache_request_time_us": return .requestTimeMicros
-        case "status": return .status
-        case "body_bytes_sent": return .bodyBytes
-        case "bytes_sent": return .bytesSent
-        case "request_time": return .requestTime
-        case "upstream_response_time": return .upstreamTime
-        case "http_user_agent": return .userAgent
-        case "http_authorization": return .authorization
-        case "http_x_api_key", "http_apikey", "http_api_key", "http_x_apikey": return .key(.header)
-        default:
-            if v.hasPrefix("arg_"), EventNormalizer.defaultQueryKeyParameters.contains(String(v.dropFirst(4))) {
-                return .key(.query)
-            }
-            return .ignored
+        if let role = plainRoles[v] { return (role, .none) }
+        if ["http_x_api_key", "http_apikey", "http_api_key", "http_x_apikey"].contains(v) { return (.key, .header) }
+        if v.hasPrefix("arg_"), EventNormalizer.defaultQueryKeyParameters.contains(String(v.dropFirst(4))) {
+            return (.key, .query)
         }
+        return (.ignored, .none)
     }
+
+    /// Variables with a role of their own, by lowercased name.
+    private static let plainRoles: [String: Role] = [
+        "remote_addr": .remoteAddress,
+        "realip_remote_addr": .remoteAddress,
+        "binary_remote_addr": .remoteAddress,
+        "http_x_forwarded_for": .forwardedFor,
+        "proxy_add_x_forwarded_for": .forwardedFor,
+        "time_local": .timeLocal,
+        "time_iso8601": .timeISO,
+        "msec": .msec,
+        "request": .request,
+        "request_method": .method,
+        "request_uri": .requestURI,
+        "uri": .uri,
+        "document_uri": .uri,
+        "args": .query,
+        "query_string": .query,
+        "apache_query": .query,
+        "apache_request_time_ms": .requestTimeMillis,
+        "apache_request_time_us": .requestTimeMicros,
+        "status": .status,
+        "body_bytes_sent": .bodyBytes,
+        "bytes_sent": .bytesSent,
+        "request_time": .requestTime,
+        "upstream_response_time": .upstreamTime,
+        "http_user_agent": .userAgent,
+        "http_authorization": .authorization,
+    ]
 
     public mutating func parse(_ line: ByteView, into records: inout RecordBuffer) -> ParseOutcome {
         if line.count == 0 { return .ignored }
@@ -342,7 +321,7 @@ public struct NginxFormat: LogFormat {
             }
             var value = line.slice(pos, end)
             if op.end == .lineEnd { value = value.trimmed() }
-            switch op.action {
+            switch op.role {
             case .remoteAddress: f.remoteAddress = value
             case .forwardedFor: f.forwardedFor = value
             case .timeLocal:
@@ -545,7 +524,7 @@ public struct NginxFormat: LogFormat {
     }
 
     static func mapping(forVariable variable: String, path: String, keyField: String?) -> FieldMapping? {
-        switch role(of: variable, keyField: keyField) {
+        switch role(of: variable, keyField: keyField).0 {
         case .remoteAddress: FieldMapping(role: .ip, path: path)
         case .forwardedFor: FieldMapping(role: .xff, path: path)
         case .timeLocal, .timeISO: FieldMapping(role: .time, path: path)
