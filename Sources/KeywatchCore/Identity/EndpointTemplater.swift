@@ -85,19 +85,15 @@ public struct EndpointTemplater: Sendable {
             }
             put(UInt8(ascii: "/"))
             let segment = path.slice(i, j)
-            // A lane can overflow past 255 bytes: count long segments again, exactly.
-            let counts = j - i <= 255 ? SegmentCounts(packed: packed) : SegmentCounts(segment)
-            // Words without digits, '@', '%' or a short prefix ("orders", "v", "search") are never identifiers.
-            let placeholder: (text: StaticString?, keepFrom: Int)
-            if counts.digits + counts.at + counts.percent == 0 && !EndpointTemplater.hasShortPrefix(segment) {
-                placeholder = (nil, 0)
-            } else if counts.digits == segment.count {
-                placeholder = ("{id}", segment.count)  // classify's first rule, the common case
-            } else if counts.dots == 0 {
-                placeholder = (EndpointTemplater.classify(segment, counts), segment.count)
-            } else {
-                placeholder = EndpointTemplater.placeholder(for: segment)
-            }
+            // A lane can overflow past 255 bytes: count long segments again, exactly. The common
+            // decisions read the packed lanes; all eight counts are unpacked only for `classify`.
+            let placeholder =
+                j - i <= 255
+                ? EndpointTemplater.placeholder(
+                    for: segment, digits: Int(packed & 0xFF), at: Int((packed >> 24) & 0xFF),
+                    percent: Int((packed >> 32) & 0xFF), dots: Int((packed >> 40) & 0xFF)
+                ) { SegmentCounts(packed: packed) }
+                : EndpointTemplater.placeholder(for: segment, counts: SegmentCounts(segment))
             if let text = placeholder.text {
                 text.withUTF8Buffer { put(ByteView(base: $0.baseAddress, count: $0.count)) }
                 put(segment.slice(placeholder.keepFrom, segment.count))
@@ -108,6 +104,32 @@ public struct EndpointTemplater: Sendable {
         }
         if length == 0 { put(UInt8(ascii: "/")) }
         return length
+    }
+
+    /// The placeholder for a segment from its counts of digits, `@`, `%` and dots, and from where
+    /// to keep its own text; `counts` gives all its counts when `classify` needs them.
+    @inline(__always)
+    static func placeholder(
+        for segment: ByteView, digits: Int, at: Int, percent: Int, dots: Int, counts: () -> SegmentCounts
+    ) -> (text: StaticString?, keepFrom: Int) {
+        let n = segment.count
+        // Words without digits, '@', '%' or a short prefix ("orders", "v", "search") are never identifiers.
+        if digits + at + percent == 0 && !hasShortPrefix(segment) { return (nil, 0) }
+        if digits == n { return ("{id}", n) }  // classify's first rule, the common case
+        if dots == 0 {
+            // Short words with a digit or two ("v1", "v2", "oauth2", "s3"): no rule of `classify`
+            // matches five bytes or fewer with under three digits and no '@' or '%'.
+            if n <= 5 && digits <= 2 && at == 0 && percent == 0 { return (nil, 0) }
+            return (classify(segment, counts()), n)
+        }
+        return placeholder(for: segment)
+    }
+
+    /// ``placeholder(for:digits:at:percent:dots:counts:)`` with the counts at hand.
+    static func placeholder(for segment: ByteView, counts: SegmentCounts) -> (text: StaticString?, keepFrom: Int) {
+        placeholder(
+            for: segment, digits: counts.digits, at: counts.at, percent: counts.percent, dots: counts.dots
+        ) { counts }
     }
 
     /// Whether a '_' or '-' sits at offset 2–6 of a segment: a short prefix that may start a
