@@ -27,6 +27,9 @@ let package = Package(
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // Cache prefetch hints for the detection loop (a header of static inline functions).
         .target(name: "CPrefetch"),
+        // HTTP POST for webhooks through libcurl, loaded with dlopen on first use (libcurl4-openssl-dev
+        // for the header at build time; libcurl4 at run time, only where webhooks are used).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "KeywatchCore",
             dependencies: [
@@ -34,6 +37,7 @@ let package = Package(
                 "CISAL",
                 "CMaxMindDB",
                 "CPrefetch",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

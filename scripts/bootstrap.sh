@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system libraries keywatch links against (zlib, libmaxminddb, ISA-L, SQLite; libcurl's
-# development files for the statically linked build of scripts/bench.sh) and the tools its benchmark
-# compares with. Safe to run again: it only calls apt-get when something is missing.
+# header, for webhooks, which load libcurl only when the first one is posted) and the tools its
+# benchmark compares with. Safe to run again: it only calls apt-get when something is missing.
 set -euo pipefail
 packages=(zlib1g-dev libmaxminddb-dev libisal-dev libsqlite3-dev libcurl4-openssl-dev pkg-config pigz mawk)
 missing=()

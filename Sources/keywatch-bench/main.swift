@@ -246,8 +246,8 @@ struct Row {
 let nginxBytes = fileSize(nginxPath)
 let kongBytes = fileSize(kongPath)
 
-/// How the `keywatch` binary links the Swift runtime, from `ldd`: a dynamic build loads Foundation,
-/// FoundationNetworking and libcurl's libraries at every start, about 10 ms more than a static one.
+/// How the `keywatch` binary links the Swift runtime, from `ldd`: a dynamic build loads the Swift
+/// runtime and Foundation as shared libraries at every start, a few ms more than a static one.
 func linkage(of binary: String) -> String {
     guard let ldd = which("ldd") else { return "unknown (no ldd)" }
     let listing = options.directory + "/ldd.txt"

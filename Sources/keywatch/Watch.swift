@@ -248,7 +248,7 @@ struct Watch: ParsableCommand {
             do { try checkpoint() } catch { failure = error }
         }
         // Let delivery wind down (a cancelled request is not counted as an attempt) before the
-        // process exits, so no task is inside URLSession or the store while the runtime tears down.
+        // process exits, so no task is inside a request or the store while the runtime tears down.
         if let delivery {
             delivery.cancel()
             if deliveryEnded.wait(timeout: .now() + 5) == .timedOut {

@@ -119,12 +119,12 @@ public struct WebhookDeliverer: Sendable {
     /// - Parameters:
     ///   - store: The state store with the outbox.
     ///   - endpoints: The webhooks.
-    ///   - transport: Sends requests (``URLSessionTransport`` by default).
+    ///   - transport: Sends requests (``CurlTransport`` by default).
     ///   - onEvent: Called after each attempt, for logs and metrics.
     public init(
         store: StateStore,
         endpoints: [WebhookEndpoint],
-        transport: any WebhookTransport = URLSessionTransport(),
+        transport: any WebhookTransport = CurlTransport(),
         onEvent: @escaping @Sendable (DeliveryEvent) -> Void = { _ in }
     ) {
         self.store = store

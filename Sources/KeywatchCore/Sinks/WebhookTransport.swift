@@ -1,8 +1,5 @@
+import CCurl
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What a receiver answered.
 public struct WebhookResponse: Sendable, Hashable {
@@ -26,7 +23,7 @@ public struct WebhookNetworkError: Error, Hashable, CustomStringConvertible {
     public var description: String { "network: \(reason)" }
 }
 
-/// Sends one HTTP POST. ``URLSessionTransport`` is the real one; tests may substitute their own.
+/// Sends one HTTP POST. ``CurlTransport`` is the real one; tests may substitute their own.
 ///
 /// The contract: return the receiver's status whatever it is (never throw for a 4xx or 5xx), and
 /// throw ``WebhookNetworkError`` only when no answer came within `timeout`.
@@ -48,19 +45,15 @@ public protocol WebhookTransport: Sendable {
         async throws(WebhookNetworkError) -> WebhookResponse
 }
 
-/// Posts with Foundation's `URLSession` (libcurl through FoundationNetworking on Linux), one
-/// ephemeral session with no cookies and no cache.
-public struct URLSessionTransport: WebhookTransport {
-    private let session: URLSession
-
-    /// Creates a transport with its own session.
-    public init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieAcceptPolicy = .never
-        configuration.httpShouldSetCookies = false
-        configuration.urlCache = nil
-        session = URLSession(configuration: configuration)
-    }
+/// Posts with libcurl, loaded when the first webhook is posted (see `CCurl`), one request per
+/// thread: webhooks carry alerts, a few per minute at most, and each blocks only its own thread.
+///
+/// keywatch does not link Foundation's `URLSession` (libcurl underneath on Linux): that put about
+/// thirty libraries into every command's start-up, `parse` included, for a feature only `watch`
+/// uses. No cookies, no cache, no redirects followed (an answer of 3xx is the receiver's answer).
+public struct CurlTransport: WebhookTransport {
+    /// Creates a transport.
+    public init() {}
 
     public func post(
         url: URL,
@@ -70,60 +63,71 @@ public struct URLSessionTransport: WebhookTransport {
     )
         async throws(WebhookNetworkError) -> WebhookResponse
     {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.timeoutInterval = timeout.inSeconds
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.httpBody = Data(body)
-        // A completion handler behind a plain continuation, not `session.data(for:)`: on Linux,
-        // cancelling a task that awaits `data(for:)` while its request completes deadlocks
-        // (cancellation holds the task's status lock and waits for URLSession's queue, which waits
-        // for that lock to resume the task; seen with gdb when `watch` stopped under load). Here a
-        // cancelled delivery lets its request finish or time out on its own, and records the result.
+        let address = url.absoluteString
+        let lines = headers.map { "\($0.0): \($0.1)" }
+        let millis = max(1, Int(timeout.inSeconds * 1000))
+        // A plain continuation resumed by the request's own thread: cancelling a delivery lets its
+        // request finish or time out on its own, and the result is recorded.
         let outcome: Outcome = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: request) { _, response, error in
-                continuation.resume(returning: Outcome(response: response, error: error))
+            startThread(name: "keywatch-webhook") {
+                continuation.resume(returning: CurlTransport.perform(address, lines, body, millis))
             }
-            task.resume()
         }
         if let failure = outcome.failure { throw WebhookNetworkError(reason: failure) }
         return WebhookResponse(status: outcome.status, retryAfter: outcome.retryAfter)
     }
 
-    /// What a request came to, taken apart inside its completion handler.
+    /// What a request came to.
     private struct Outcome: Sendable {
         var status = 0
         var retryAfter: String?
         var failure: String?
+    }
 
-        init(response: URLResponse?, error: (any Error)?) {
-            if let error = error as? URLError {
-                failure = URLSessionTransport.describe(error.code)
-            } else if let error {
-                failure = "\(type(of: error))"
-            } else if let http = response as? HTTPURLResponse {
-                status = http.statusCode
-                retryAfter = http.value(forHTTPHeaderField: "Retry-After")
-            } else {
-                failure = "not an HTTP response"
+    private static func perform(_ url: String, _ headers: [String], _ body: [UInt8], _ millis: Int) -> Outcome {
+        var result = CCurl_result()
+        var cHeaders = headers.map { strdup($0) }
+        defer { for header in cHeaders { free(header) } }
+        cHeaders.withUnsafeMutableBufferPointer { pointers in
+            pointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { headerList in
+                body.withUnsafeBufferPointer { bytes in
+                    CCurl_post(
+                        url, headerList.baseAddress, Int32(headerList.count), bytes.baseAddress, bytes.count,
+                        millis, &result)
+                }
             }
+        }
+        var outcome = Outcome()
+        if result.error != 0 || result.status == 0 {
+            outcome.failure = describe(code: result.error, reason: text(of: &result.reason))
+        } else {
+            outcome.status = Int(result.status)
+            let retryAfter = text(of: &result.retry_after)
+            outcome.retryAfter = retryAfter.isEmpty ? nil : retryAfter
+        }
+        return outcome
+    }
+
+    /// A fixed-size C character array as a string, up to its NUL.
+    private static func text<T>(of array: inout T) -> String {
+        withUnsafeBytes(of: &array) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
     }
 
-    /// A URL error's code in words; `URLError`'s own description may include the URL and its credentials.
-    static func describe(_ code: URLError.Code) -> String {
+    /// A libcurl error in words; `reason` (libcurl's own message, which never names the URL) for
+    /// the rare ones.
+    static func describe(code: Int32, reason: String) -> String {
         switch code {
-        case .timedOut: "timed out"
-        case .cannotConnectToHost: "cannot connect"
-        case .cannotFindHost, .dnsLookupFailed: "host not found"
-        case .networkConnectionLost: "connection lost"
-        case .notConnectedToInternet: "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-            .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-            "TLS failed"
-        case .badServerResponse: "bad response"
-        case .cancelled: "cancelled"
-        default: "URL error \(code.rawValue)"
+        case -1: reason
+        case 28: "timed out"  // CURLE_OPERATION_TIMEDOUT
+        case 7: "cannot connect"  // CURLE_COULDNT_CONNECT
+        case 6, 5: "host not found"  // CURLE_COULDNT_RESOLVE_HOST, _PROXY
+        case 52, 55, 56: "connection lost"  // CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR
+        case 35, 51, 58, 59, 60, 77, 80, 83, 90, 91: "TLS failed"  // CURLE_SSL_*, CURLE_PEER_FAILED_VERIFICATION
+        case 1, 3: "bad URL"  // CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT
+        case 8: "bad response"  // CURLE_WEIRD_SERVER_REPLY
+        default: "curl error \(code): \(reason)"
         }
     }
 }

@@ -226,3 +226,63 @@ final class EventLog: @unchecked Sendable {
         return events
     }
 }
+
+/// The real transport (libcurl, loaded on first use) against local sockets.
+@Suite struct CurlTransportTests {
+    let transport = CurlTransport()
+
+    @Test func headersAndBodyArriveAsSentAndTheStatusAndRetryAfterComeBack() async throws {
+        let receiver = try TestReceiver(script: [.init(status: 429, headers: [("Retry-After", "17")])])
+        defer { receiver.stop() }
+        let body = Array(#"{"kind":"new_country","summary":"ünïcode ✓"}"#.utf8)
+        let response = try await transport.post(
+            url: URL(string: receiver.url())!, headers: [("Content-Type", "application/json"), ("X-Keywatch-Id", "a1")],
+            body: body, timeout: .seconds(5))
+        #expect(response == WebhookResponse(status: 429, retryAfter: "17"))
+        let request = try #require(receiver.requests.first)
+        #expect(Array(request.body.utf8) == body)
+        #expect(request.headers["content-type"] == "application/json" && request.headers["x-keywatch-id"] == "a1")
+        #expect(request.headers["expect"] == nil, "no 100-continue round trip")
+    }
+
+    @Test func aRedirectIsTheReceiversAnswerNotFollowed() async throws {
+        let receiver = try TestReceiver(script: [.init(status: 302, headers: [("Location", "/elsewhere")])])
+        defer { receiver.stop() }
+        let response = try await transport.post(
+            url: URL(string: receiver.url())!, headers: [], body: Array("{}".utf8), timeout: .seconds(5))
+        #expect(response.status == 302 && response.retryAfter == nil)
+        #expect(receiver.requests.count == 1)
+    }
+
+    @Test func aClosedPortIsANetworkErrorThatNamesNoURL() async throws {
+        // A port that was just free: bind, read the number, close.
+        let receiver = try TestReceiver()
+        let url = receiver.url("/hook?token=secret-value")
+        receiver.stop()
+        await #expect(throws: WebhookNetworkError(reason: "cannot connect")) {
+            _ = try await transport.post(url: URL(string: url)!, headers: [], body: [], timeout: .seconds(5))
+        }
+    }
+
+    @Test func aSilentReceiverTimesOut() async throws {
+        // Accepts the connection (the kernel's backlog) but never answers.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(fd, generic, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, generic, &length) == 0
+            }
+        }
+        try #require(bound)
+        let url = URL(string: "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/hook")!
+        let start = ContinuousClock.now
+        await #expect(throws: WebhookNetworkError(reason: "timed out")) {
+            _ = try await transport.post(url: url, headers: [], body: Array("{}".utf8), timeout: .milliseconds(400))
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+}
