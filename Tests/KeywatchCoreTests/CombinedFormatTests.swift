@@ -118,3 +118,37 @@ import Testing
         #expect(!report.summary.contains(secret))
     }
 }
+
+@Suite struct RequestLineTests {
+    /// Method and target as the general rule reads them: the method up to the first space, the
+    /// target up to the last space when what follows it starts with "HTTP/" in either case.
+    static func reference(_ line: [UInt8]) -> (method: [UInt8], target: [UInt8]) {
+        guard let first = line.firstIndex(of: UInt8(ascii: " ")) else { return ([], line) }
+        var end = line.count
+        if let last = line.lastIndex(of: UInt8(ascii: " ")), last > first, last + 5 < line.count,
+            String(decoding: line[(last + 1)...(last + 5)], as: UTF8.self).lowercased() == "http/"
+        {
+            end = last
+        }
+        return (Array(line[..<first]), Array(line[(first + 1)..<end]))
+    }
+
+    @Test func theHTTPVersionShortcutReadsWhatTheGeneralRuleReads() {
+        var generator = SystemRandomNumberGenerator()
+        let methods = ["GET", "POST", "", "-", "OPTIONS"]
+        let targets = ["/v1/orders/5?x=1", "/a b", "/", "", "*", "/p HTTP/1.1", "/x y z"]
+        let protocols = ["HTTP/1.1", "http/1.0", "HTTP/2", "HTTPS/1.1", "HTTP/1 1", "HTTP/1.", "HTTP", "HtTp/3.0", "x"]
+        for _ in 0..<5_000 {
+            var parts = [methods.randomElement(using: &generator)!, targets.randomElement(using: &generator)!]
+            if Bool.random(using: &generator) { parts.append(protocols.randomElement(using: &generator)!) }
+            let separator = Bool.random(using: &generator) ? " " : "  "
+            let line = Array(parts.joined(separator: separator).utf8)
+            var fields = RawFields()
+            line.withUnsafeBufferPointer { TextScan.splitRequest(ByteView(base: $0.baseAddress, count: $0.count), into: &fields) }
+            let expected = Self.reference(line)
+            let text = String(decoding: line, as: UTF8.self)
+            #expect(Array(fields.method.bytes) == expected.method, "\(text)")
+            #expect(Array(fields.target.bytes) == expected.target, "\(text)")
+        }
+    }
+}

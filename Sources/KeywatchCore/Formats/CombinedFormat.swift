@@ -65,7 +65,20 @@ enum TextScan {
         }
         fields.method = request.slice(0, firstSpace)
         let start = firstSpace + 1
-        var end = request.count
+        let n = request.count
+        // Most lines end in " HTTP/1.1": one word load settles it without scanning back for the
+        // last space (the three bytes after "HTTP/" hold no space, so the one before is the last).
+        if n >= 10, n - 9 > firstSpace, let base = request.base, base[n - 9] == UInt8(ascii: " "),
+            base[n - 3] != UInt8(ascii: " "), base[n - 2] != UInt8(ascii: " "), base[n - 1] != UInt8(ascii: " ")
+        {
+            let word = UnsafeRawPointer(base + n - 8).loadUnaligned(as: UInt64.self).littleEndian
+            // "HTTP/" with the letters in either case: bytes 0-3 with 0x20 set, then '/'.
+            if (word | 0x20_2020_20) & 0xFF_FFFF_FFFF == 0x2F_7074_7468 {
+                fields.target = request.slice(start, n - 9)
+                return
+            }
+        }
+        var end = n
         // The protocol is the last token when it starts with "HTTP/".
         if let lastSpace = request.lastIndex(of: UInt8(ascii: " ")), lastSpace > firstSpace,
             lastSpace + 5 < request.count, request[lastSpace + 1] | 0x20 == UInt8(ascii: "h"),
