@@ -78,13 +78,14 @@ public struct CurlTransport: WebhookTransport {
     }
 
     /// What a request came to.
-    private struct Outcome: Sendable {
+    struct Outcome: Sendable {
         var status = 0
         var retryAfter: String?
         var failure: String?
     }
 
-    private static func perform(_ url: String, _ headers: [String], _ body: [UInt8], _ millis: Int) -> Outcome {
+    /// Posts on the calling thread, which it blocks for up to `millis` milliseconds.
+    static func perform(_ url: String, _ headers: [String], _ body: [UInt8], _ millis: Int) -> Outcome {
         var result = CCurl_result()
         var cHeaders = headers.map { strdup($0) }
         defer { for header in cHeaders { free(header) } }
