@@ -111,7 +111,9 @@ void CCurl_post(const char *url, const char *const *headers, int header_count,
     if (next) list = next;
     curl.easy_setopt(handle, CURLOPT_URL, url);
     curl.easy_setopt(handle, CURLOPT_POST, 1L);
-    curl.easy_setopt(handle, CURLOPT_POSTFIELDS, (const char *)body);
+    // Never NULL (an empty Swift array has no storage): libcurl documents a NULL body as "use the
+    // read callback", whose default reads stdin; the explicit size of 0 below also prevents that.
+    curl.easy_setopt(handle, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
     curl.easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
     curl.easy_setopt(handle, CURLOPT_HTTPHEADER, list);
     curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);

@@ -245,6 +245,17 @@ final class EventLog: @unchecked Sendable {
         #expect(request.headers["expect"] == nil, "no 100-continue round trip")
     }
 
+    @Test func anEmptyBodyIsPostedAsEmpty() async throws {
+        // An empty array has no storage: the transport must still send a zero-length body.
+        let receiver = try TestReceiver()
+        defer { receiver.stop() }
+        let response = try await transport.post(
+            url: URL(string: receiver.url())!, headers: [], body: [], timeout: .seconds(5))
+        #expect(response.status == 200)
+        let request = try #require(receiver.requests.first)
+        #expect(request.body.isEmpty && request.headers["content-length"] == "0")
+    }
+
     @Test func aRedirectIsTheReceiversAnswerNotFollowed() async throws {
         let receiver = try TestReceiver(script: [.init(status: 302, headers: [("Location", "/elsewhere")])])
         defer { receiver.stop() }
