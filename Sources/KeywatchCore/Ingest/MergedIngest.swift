@@ -334,8 +334,8 @@ struct MergedIngest {
 ///
 /// Most events arrive in order, so they wait in a first-in, first-out queue at no sorting cost;
 /// only an event older than the queue's newest goes into a min-heap. Release takes the earlier of
-/// the two fronts.
-struct ReorderWindow {
+/// the two fronts. Noncopyable: the queue's ring is memory of its own, which a copy would share.
+struct ReorderWindow: ~Copyable {
     private struct Entry {
         var sequence: UInt64
         var event: AccessEvent
