@@ -202,32 +202,29 @@ public struct DetectionEngine {
         }
     }
 
-    /// ``hotBytes`` and ``tableOffsets``, copied into the engine: a `static let` is initialised
-    /// lazily, so reading one costs a call (`swift_once`) on every request.
+    /// Where the prefetched parts of a tracked key lie, kept in the engine: a `static let` is
+    /// initialised lazily, so reading one would cost a call (`swift_once`) on every request.
     private let layout = PrefetchLayout()
 
     private struct PrefetchLayout {
-        let hotBytes = DetectionEngine.hotBytes
-        let tables = DetectionEngine.tableOffsets
+        /// The leading bytes of a tracked key that a request reads: up to the end of the per-day
+        /// ring (``KeyBaseline`` declares its hot fields first).
+        let hotBytes =
+            (MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.daily) ?? MemoryLayout<TrackedKey>.stride)
+            + MemoryLayout<FixedArray<28, UInt32>>.size
+
+        /// Where a tracked key holds its value tables. ``prefetch(key:tables:)`` asks for one or two
+        /// cache lines of each: a new address no longer scans the networks table (its filter
+        /// answers, and eviction reads eight entries from a place the address picks), so only the
+        /// table's start is worth asking for.
+        let tables = (
+            countries: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.countries)!,
+            asns: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.asns)!,
+            networks: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.networks)!,
+            endpoints: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.endpoints)!,
+            userAgents: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.userAgents)!
+        )
     }
-
-    /// The leading bytes of a tracked key that a request reads: up to the end of the per-day ring
-    /// (``KeyBaseline`` declares its hot fields first).
-    private static let hotBytes =
-        (MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.daily) ?? MemoryLayout<TrackedKey>.stride)
-        + MemoryLayout<FixedArray<28, UInt32>>.size
-
-    /// Where a tracked key holds its value tables. ``prefetch(key:tables:)`` asks for one or two
-    /// cache lines of each: a new address no longer scans the networks table (its filter answers,
-    /// and eviction reads eight entries from a place the address picks), so only the table's start
-    /// is worth asking for.
-    private static let tableOffsets = (
-        countries: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.countries)!,
-        asns: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.asns)!,
-        networks: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.networks)!,
-        endpoints: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.endpoints)!,
-        userAgents: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.userAgents)!
-    )
 
     private mutating func newKey(_ identity: KeyIdentity) -> Int {
         keyIndex[identity.id] = tracked.count

@@ -118,7 +118,6 @@ public struct NginxFormat: LogFormat {
 
     public var name: String { "nginx" }
     let leading: [UInt8]
-    let steps: [Step]
     let program: Program
     let hasRequestTime: Bool
     let hasBodyBytes: Bool
@@ -205,7 +204,6 @@ public struct NginxFormat: LogFormat {
         }
         leading = lead ?? []
         for k in steps.indices where steps[k].role == .timeLocal { steps[k].searchFrom = 20 }
-        self.steps = steps
         program = Program(literals: store, steps: steps)
         hasRequestTime = steps.contains { [.requestTime, .requestTimeMillis, .requestTimeMicros].contains($0.role) }
         hasBodyBytes = steps.contains { $0.role == .bodyBytes }
