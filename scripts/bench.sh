@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds keywatch the way we ship and benchmark it (release, Swift runtime linked statically, which
-# saves about 10 ms of start-up per run) and runs keywatch-bench with any arguments given, e.g.
+# saves a few ms of start-up per run) and runs keywatch-bench with any arguments given, e.g.
 #   bash scripts/bench.sh --runs 3
 #   bash scripts/bench.sh --analysis-only --runs 5
 set -euo pipefail

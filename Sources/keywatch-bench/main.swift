@@ -256,7 +256,7 @@ func linkage(of binary: String) -> String {
         let text = try? String(contentsOfFile: listing, encoding: .utf8)
     else { return "unknown (ldd failed)" }
     return text.contains("libswiftCore.so")
-        ? "Swift runtime linked dynamically: start-up costs about 10 ms more than a build with --static-swift-stdlib"
+        ? "Swift runtime linked dynamically: start-up costs a few ms more than a build with --static-swift-stdlib"
         : "Swift runtime linked statically (--static-swift-stdlib)"
 }
 
