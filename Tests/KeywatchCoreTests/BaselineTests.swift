@@ -224,6 +224,79 @@ import Testing
         #expect(stats.entries.count == 32)
     }
 
+    @Test func valuesSharingATagAreKeptApartInATaggedTable() {
+        // Tables of 16 slots or more find values by a 16-bit tag: values whose tags collide must
+        // still be told apart by the value itself, wherever they sit among the tags.
+        var byTag: [UInt64: [UInt64]] = [:]
+        var value: UInt64 = 1
+        while byTag.values.filter({ $0.count >= 2 }).count < 6 {
+            byTag[ValueStats.tag(value), default: []].append(value)
+            value &+= 0x9E37
+        }
+        let colliding = byTag.values.filter { $0.count >= 2 }.prefix(6).flatMap { $0.prefix(2) }
+        var stats = ValueStats()
+        var fillers: [UInt64] = []
+        for i in 0..<20 {
+            let filler = 0xF000_0000 &+ UInt64(i)
+            if byTag[ValueStats.tag(filler)] == nil { fillers.append(filler) }
+        }
+        // Fillers first, so the colliding pairs land in later tag words and lanes.
+        for filler in fillers.prefix(10) {
+            let isNew = stats.record(filler, hour: 1, capacity: 32)
+            #expect(isNew)
+        }
+        for (i, v) in colliding.enumerated() {
+            let isNew = stats.record(v, hour: 2, capacity: 32)
+            #expect(isNew, "value \(i) is new")
+        }
+        #expect(stats.count == 10 + colliding.count)
+        for v in colliding {
+            let isNew = stats.record(v, hour: 3, capacity: 32)
+            #expect(!isNew)
+            #expect(stats.contains(v))
+        }
+        #expect(stats.entries.filter { colliding.contains($0.value) }.allSatisfy { $0.count == 2 })
+        #expect(!stats.contains(colliding.max()! &+ 0x9E37 * 1_000_003))
+    }
+
+    @Test func aGrowingTableKeepsOrderCountsAndFindsEveryValue() {
+        // Slots grow 4, 8, 16 (the first tagged size), 32: each step copies the entries in order.
+        var stats = ValueStats()
+        for v in 1...30 {
+            for hour in 0..<UInt32(v % 3 + 1) {
+                _ = stats.record(UInt64(v) * 1_000_003, hour: hour, capacity: 32)
+            }
+        }
+        #expect(stats.entries.map(\.value) == (1...30).map { UInt64($0) * 1_000_003 })
+        #expect(stats.entries.map(\.count) == (1...30).map { UInt32($0 % 3 + 1) })
+        for v in 1...30 { #expect(stats.contains(UInt64(v) * 1_000_003)) }
+        #expect(!stats.contains(31 * 1_000_003))
+        // Forgetting rebuilds the tags: what left is not found, what stayed is.
+        stats.forget(before: 2)
+        let kept = (1...30).filter { $0 % 3 == 2 }.map { UInt64($0) * 1_000_003 }
+        #expect(stats.entries.map(\.value) == kept)
+        for v in 1...30 { #expect(stats.contains(UInt64(v) * 1_000_003) == kept.contains(UInt64(v) * 1_000_003)) }
+        let isNew = stats.record(99, hour: 5, capacity: 32)
+        #expect(isNew)
+        #expect(stats.contains(99))
+    }
+
+    @Test func todaysCountIsFoldedIntoTheDayRingAndSurvivesEncoding() throws {
+        var b = KeyBaseline()
+        let day: Int64 = 86_400_000
+        for _ in 0..<3 { Self.request(&b, at: Self.t0) }
+        #expect(b.today == 3)
+        #expect(b.daily.reduce(0, +) == 3)
+        let decoded = try KeyBaseline(decoding: b.encoded())
+        #expect(decoded == b)
+        #expect(decoded.today == 3)
+        var next = decoded
+        Self.request(&next, at: Self.t0 + day)
+        #expect(next.today == 1)
+        #expect(next.pastDays(limit: 3) == [3])
+        #expect(next.daily.reduce(0, +) == 4)
+    }
+
     @Test func aDecodedTableFindsTheValuesItHolds() throws {
         // The filter is not stored: a table read back must rebuild it, or every known value would
         // look new again and be added a second time.

@@ -71,9 +71,11 @@ extension KeyBaseline {
         for i in 0..<24 { hourMean[i] = try r.read(Float.self) }
         for i in 0..<24 { peak10[i] = try r.read(Float.self) }
         for i in 0..<24 { peak30[i] = try r.read(Float.self) }
-        for i in daily.indices { daily[i] = try r.read(UInt32.self) }
+        var ring = FixedArray<28, UInt32>(repeating: 0)
+        for i in ring.indices { ring[i] = try r.read(UInt32.self) }
         daysLearned = try r.read(UInt16.self)
         dayHead = try r.read(Int32.self)
+        setDaily(ring)
         hourHead = try r.read(Int32.self)
         hourCount = try r.read(UInt32.self)
         hourPeak10 = try r.read(UInt16.self)

@@ -88,17 +88,24 @@ public struct KeyBaseline: Sendable, Hashable {
     public var authWindow10: UInt32 = 0
     /// Requests in the previous 23 hours (sum of ``recentHours`` without the current hour's slot).
     public var previous23: UInt32 = 0
+    /// Requests counted on the current UTC day (``dayHead``); folded into ``daily`` when the day ends.
+    public private(set) var today: UInt32 = 0
 
-    /// A 256-bit linear-counting sketch of client addresses.
-    public var addressSketch = SIMD4<UInt64>(repeating: 0)
+    /// A 256-bit linear-counting sketch of client addresses. (Four plain words: a SIMD vector would
+    /// align the whole key state to 32 bytes and pad it.)
+    public var addressSketch = FixedArray<4, UInt64>(repeating: 0)
 
     /// Requests per minute for the last 30 minutes (ring by minute number).
     public var minutes = FixedArray<30, UInt16>(repeating: 0)
-    /// Auth failures per minute for the last 10 minutes. (Read whenever the minute moves, so it
-    /// sits inside the prefix the detection engine prefetches, which ends with ``daily``.)
+    /// Auth failures per minute for the last 10 minutes. (Read whenever the minute moves: the last
+    /// field of the prefix the detection engine prefetches, which ends where ``pastDaily`` begins.)
     public var authMinutes = FixedArray<10, UInt16>(repeating: 0)
-    /// Requests per UTC day for the last four weeks (ring indexed by day number).
-    public var daily = FixedArray<28, UInt32>(repeating: 0)
+
+    // Read or written at most once an hour from here on.
+
+    /// Requests per finished UTC day for the last four weeks (ring indexed by day number; the
+    /// current day's slot stays zero until the day ends, since a request counts into ``today``).
+    var pastDaily = FixedArray<28, UInt32>(repeating: 0)
     /// Requests per hour for the previous 23 hours (ring by hour number).
     public var recentHours = FixedArray<24, UInt32>(repeating: 0)
     /// Mean requests in each hour of the day (UTC), learned day by day.
@@ -117,8 +124,20 @@ public struct KeyBaseline: Sendable, Hashable {
     /// Milliseconds of history.
     public var age: Int64 { lastSeen - firstSeen }
 
-    /// Requests counted today (UTC) so far.
-    public var today: UInt32 { daily[Int(dayHead) % Self.dailyRing] }
+    /// Requests per UTC day for the last four weeks, ring indexed by day number, today's count
+    /// included.
+    public var daily: FixedArray<28, UInt32> {
+        var ring = pastDaily
+        ring[Int(dayHead) % Self.dailyRing] = today
+        return ring
+    }
+
+    /// Sets the day ring and today's count from a whole ring (as ``daily`` gives it), after ``dayHead``.
+    mutating func setDaily(_ ring: FixedArray<28, UInt32>) {
+        pastDaily = ring
+        today = ring[Int(dayHead) % Self.dailyRing]
+        pastDaily[Int(dayHead) % Self.dailyRing] = 0
+    }
 
     /// Requests in the 24 hours up to the current hour, current hour included.
     public var rolling24: UInt32 { previous23 &+ hourCount }
@@ -138,7 +157,7 @@ public struct KeyBaseline: Sendable, Hashable {
         var out: [UInt32] = []
         var day = dayHead - 1
         while day >= firstDay && out.count < min(limit, Self.dailyRing - 1) {
-            out.append(daily[Int(day) % Self.dailyRing])
+            out.append(pastDaily[Int(day) % Self.dailyRing])
             day -= 1
         }
         return out
@@ -223,8 +242,10 @@ public struct KeyBaseline: Sendable, Hashable {
 
     private mutating func advanceDays(to day: Int32) {
         let gap = Int(day - dayHead)
+        pastDaily[Int(dayHead) % Self.dailyRing] = today
+        today = 0
         for step in 1...min(gap, Self.dailyRing) {
-            daily[(Int(dayHead) + step) % Self.dailyRing] = 0
+            pastDaily[(Int(dayHead) + step) % Self.dailyRing] = 0
         }
         daysLearned = daysLearned &+ UInt16(min(gap, 1000))
         dayHead = day
@@ -288,7 +309,7 @@ public struct KeyBaseline: Sendable, Hashable {
         hourCount &+= 1
         hourPeak10 = max(hourPeak10, UInt16(clamping: window10))
         hourPeak30 = max(hourPeak30, UInt16(clamping: window30))
-        daily[Int(dayHead) % Self.dailyRing] &+= 1
+        today &+= 1
         return newEndpoint
     }
 

@@ -72,7 +72,7 @@ public struct KeySummary: Sendable, Hashable {
         }
         countries = sorted(b.countries) { CountryCode(rawValue: UInt16(truncatingIfNeeded: $0))?.description ?? "??" }
         asns = sorted(b.asns) { "AS\($0)" }
-        networks = b.networks.entries.count
+        networks = b.networks.count
         endpoints = sorted(b.endpoints) { endpointNames[$0] ?? String($0, radix: 16) }
         methods = HTTPMethod.allCases.filter { b.methods & (1 << UInt16($0.rawValue)) != 0 }.map(\.description)
         statusMix = [
@@ -80,12 +80,13 @@ public struct KeySummary: Sendable, Hashable {
             ("429", Int64(b.status429)), ("4xx", Int64(b.status4xx)), ("5xx", Int64(b.status5xx)),
         ]
         addresses = b.distinctAddresses
-        userAgents = b.userAgents.entries.count
+        userAgents = b.userAgents.count
         hourMean = b.hourMean.map { (Double($0) * 10).rounded() / 10 }
         let ring = KeyBaseline.dailyRing
         let firstDay = Int(b.firstSeen / 86_400_000)
         let days = max(0, min(ring, Int(b.dayHead) - firstDay + 1))
-        daily = (0..<days).reversed().map { Int64(b.daily[(Int(b.dayHead) - $0) % ring]) }
+        let volumes = b.daily
+        daily = (0..<days).reversed().map { Int64(volumes[(Int(b.dayHead) - $0) % ring]) }
         episodes = state.episodes.map { ($0.kind.rawValue, $0.start, Int64($0.requests), $0.alerted.rawValue) }
     }
 

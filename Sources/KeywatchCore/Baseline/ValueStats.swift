@@ -5,9 +5,10 @@
 /// requests on a tie), so memory per key stays fixed while recent behaviour is kept. Values unseen
 /// for the forget horizon are dropped.
 ///
-/// A 128-bit filter of the values held answers most misses without a scan: a key that hops
-/// networks misses its full table on almost every request, and scanning it then cost more than
-/// anything else its request did.
+/// The values live in one buffer of words. A table of 16 slots or more keeps a 16-bit tag per slot
+/// ahead of its entries, so a lookup reads one or two cache lines of tags and then only the entry
+/// whose tag matches. A key that hops networks misses its full table on almost every request:
+/// scanning 32 entries (eight cache lines) each time cost more than anything else its request did.
 public struct ValueStats: Sendable, Hashable {
     /// One value and how it was used.
     public struct Entry: Sendable, Hashable {
@@ -19,19 +20,20 @@ public struct ValueStats: Sendable, Hashable {
         public var lastSeenHour: UInt32
     }
 
-    /// The entries, in first-seen order until the table is full; a new value then takes its
-    /// victim's place. (The first stored property: the detection engine prefetches its storage.)
-    public private(set) var entries: [Entry] = []
-    /// One bit of 128 per value held (``filterBit(_:)``), set on insertion and recomputed when
-    /// values leave or too many bits are set: a clear bit proves a value absent.
-    private var filterLow: UInt64 = 0
-    private var filterHigh: UInt64 = 0
+    /// The buffer: ``tagWords(slots:)`` words of tags (four per word, zero for an empty slot), then
+    /// two words per slot: the value, and `lastSeenHour << 32 | count`. Slots are kept in first-seen
+    /// order until the table is full; a new value then takes its victim's slot. (The first stored
+    /// property: the detection engine prefetches the buffer through it.)
+    private var words: [UInt64] = []
+    /// Values held.
+    private var held: UInt16 = 0
+    /// Slots the buffer has room for.
+    private var slots: UInt16 = 0
 
     /// How many entries a full table compares to choose a victim.
     static let evictionSample = 8
-    /// Set bits past which the filter is recomputed from the entries (its false positives then
-    /// approach a half), for tables of up to 32 values; larger tables allow more (see `record`).
-    static let filterRebuildBits = 64
+    /// Tables with fewer slots scan their entries directly: they span one or two cache lines anyway.
+    static let taggedSlots = 16
 
     /// Creates an empty table.
     public init() {}
@@ -39,40 +41,70 @@ public struct ValueStats: Sendable, Hashable {
     public static func == (a: ValueStats, b: ValueStats) -> Bool { a.entries == b.entries }
     public func hash(into hasher: inout Hasher) { hasher.combine(entries) }
 
-    /// The filter bit of a value: the top seven bits of a multiplicative hash (country codes and
-    /// ASNs are small numbers, not hashes).
+    /// Words of tags for a buffer of `slots` slots.
     @inline(__always)
-    static func filterBit(_ value: UInt64) -> UInt64 { (value &* 0x9E37_79B9_7F4A_7C15) >> 57 }
+    static func tagWords(slots: Int) -> Int { slots >= taggedSlots ? (slots + 3) >> 2 : 0 }
 
+    /// A value's tag: sixteen bits of a multiplicative hash, never zero (country codes and ASNs are
+    /// small numbers, not hashes).
     @inline(__always)
-    private func mayHold(_ value: UInt64) -> Bool {
-        let bit = Self.filterBit(value)
-        return (bit < 64 ? filterLow >> bit : filterHigh >> (bit &- 64)) & 1 != 0
-    }
+    static func tag(_ value: UInt64) -> UInt64 { (value &* 0x9E37_79B9_7F4A_7C15) >> 48 | 1 }
 
-    @inline(__always)
-    private mutating func setFilterBit(_ value: UInt64) {
-        let bit = Self.filterBit(value)
-        if bit < 64 { filterLow |= 1 << bit } else { filterHigh |= 1 << (bit &- 64) }
-    }
+    /// Values held.
+    public var count: Int { Int(held) }
 
-    private mutating func rebuildFilter() {
-        filterLow = 0
-        filterHigh = 0
-        for entry in entries { setFilterBit(entry.value) }
-    }
-
-    /// Whether the table holds `value`; the filter answers most misses without a scan.
-    @inline(__always)
-    public func contains(_ value: UInt64) -> Bool { mayHold(value) && index(of: value) != nil }
-
-    /// The position of `value`, if present.
-    @inlinable
-    public func index(of value: UInt64) -> Int? {
-        entries.withUnsafeBufferPointer { table in
-            for i in 0..<table.count where table[i].value == value { return i }
-            return nil
+    /// The entries, in slot order.
+    public var entries: [Entry] {
+        let tags = Self.tagWords(slots: Int(slots))
+        return (0..<Int(held)).map { i in
+            let meta = words[tags + 2 * i + 1]
+            return Entry(
+                value: words[tags + 2 * i], count: UInt32(truncatingIfNeeded: meta), lastSeenHour: UInt32(meta >> 32))
         }
+    }
+
+    /// Whether the table holds `value`.
+    @inline(__always)
+    public func contains(_ value: UInt64) -> Bool { index(of: value) != nil }
+
+    /// The slot of `value`, if present.
+    public func index(of value: UInt64) -> Int? {
+        let n = Int(held)
+        guard n > 0 else { return nil }
+        let tags = Self.tagWords(slots: Int(slots))
+        let found = words.withUnsafeBufferPointer { Self.find(value, in: $0.baseAddress!, tags: tags, held: n) }
+        return found < 0 ? nil : found
+    }
+
+    /// The slot of `value` among the first `held` of buffer `w`, or -1.
+    @inline(__always)
+    private static func find(_ value: UInt64, in w: UnsafePointer<UInt64>, tags: Int, held n: Int) -> Int {
+        let entries = w + tags
+        if tags == 0 {
+            var i = 0
+            while i < n {
+                if entries[i &* 2] == value { return i }
+                i &+= 1
+            }
+            return -1
+        }
+        // Four 16-bit tags per word: a lane equal to the tag becomes zero after the XOR, and the
+        // borrow trick marks zero lanes (a lane above a zero one may be marked too: every mark is
+        // checked against the value itself).
+        let pattern = tag(value) &* 0x0001_0001_0001_0001
+        var word = 0
+        let end = (n &+ 3) >> 2
+        while word < end {
+            let x = w[word] ^ pattern
+            var marks = (x &- 0x0001_0001_0001_0001) & ~x & 0x8000_8000_8000_8000
+            while marks != 0 {
+                let i = word << 2 | marks.trailingZeroBitCount >> 4
+                if i < n && entries[i &* 2] == value { return i }
+                marks &= marks &- 1
+            }
+            word &+= 1
+        }
+        return -1
     }
 
     /// Counts one use of `value`.
@@ -83,63 +115,112 @@ public struct ValueStats: Sendable, Hashable {
     /// - Returns: `true` when the value was new to the table.
     @discardableResult
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
-        // The networks table of a key that hops addresses is full and misses on most requests: the
-        // filter settles most misses, and a full table compares only a sample of entries.
-        if mayHold(value), let found = index(of: value) {
-            entries.withUnsafeMutableBufferPointer { table in
-                table[found].count &+= 1
-                table[found].lastSeenHour = hour
+        let n = Int(held)
+        let meta = UInt64(hour) << 32 | 1
+        if n == Int(slots) {
+            // No free slot: found, evicting, or growing. (Rare: a growing table fills its slots
+            // only at 4, 8, 16…)
+            if n > 0, let found = index(of: value) {
+                count(at: found, hour: hour)
+                return false
             }
-            return false
+            if n < capacity {
+                grow(capacity: capacity)
+                put(value, meta: meta, at: n)
+                held &+= 1
+                return true
+            }
+            if n == 0 { return true }
         }
-        let entry = Entry(value: value, count: 1, lastSeenHour: hour)
-        if entries.count < capacity {
-            entries.append(entry)
-            setFilterBit(value)
+        let tags = Self.tagWords(slots: Int(slots))
+        // One pass over the buffer, one uniqueness check: found, appended, or evicted.
+        return words.withUnsafeMutableBufferPointer { buffer in
+            let w = buffer.baseAddress!
+            let entries = w + tags
+            let found = Self.find(value, in: w, tags: tags, held: n)
+            if found >= 0 {
+                let old = UInt32(truncatingIfNeeded: entries[found &* 2 &+ 1])
+                entries[found &* 2 &+ 1] = UInt64(hour) << 32 | UInt64(old == .max ? old : old &+ 1)
+                return false
+            }
+            var slot = n
+            if n >= capacity {
+                // The victim: among `evictionSample` entries from a place the value picks, the one
+                // with the smallest (last-seen hour, count), the first such.
+                var i = Int(truncatingIfNeeded: (value >> 32) &* UInt64(n) >> 32)
+                var bestKey = UInt64.max
+                for _ in 0..<min(n, Self.evictionSample) {
+                    let key = entries[i &* 2 &+ 1]
+                    if key < bestKey {
+                        slot = i
+                        bestKey = key
+                    }
+                    i = i &+ 1 == n ? 0 : i &+ 1
+                }
+            }
+            entries[slot &* 2] = value
+            entries[slot &* 2 &+ 1] = meta
+            if tags > 0 {
+                let shift = UInt64(slot & 3) << 4
+                w[slot >> 2] = w[slot >> 2] & ~(0xFFFF << shift) | Self.tag(value) << shift
+            }
+            if slot == n { held &+= 1 }
             return true
         }
-        guard !entries.isEmpty else { return true }
-        // The victim: among `evictionSample` entries from a place the value picks, the one with the
-        // smallest (last-seen hour, count), the first such.
-        let victim: Int = entries.withUnsafeBufferPointer { table in
-            let n = table.count
-            var i = Int(truncatingIfNeeded: value % UInt64(n))
-            var best = i
-            var bestKey = UInt64.max
-            for _ in 0..<min(n, Self.evictionSample) {
-                let key = UInt64(table[i].lastSeenHour) << 32 | UInt64(table[i].count)
-                if key < bestKey {
-                    best = i
-                    bestKey = key
-                }
-                i = i + 1 == n ? 0 : i + 1
-            }
-            return best
+    }
+
+    /// Counts a use of the value in `slot`.
+    private mutating func count(at slot: Int, hour: UInt32) {
+        let tags = Self.tagWords(slots: Int(slots))
+        words.withUnsafeMutableBufferPointer { w in
+            let old = UInt32(truncatingIfNeeded: w[tags + 2 * slot + 1])
+            w[tags + 2 * slot + 1] = UInt64(hour) << 32 | UInt64(old == .max ? old : old + 1)
         }
-        entries[victim] = entry
-        // The victim's bit may be another value's too: it stays set (a false positive costs only a
-        // scan) until the filter fills up and is recomputed.
-        setFilterBit(value)
-        // A table of many values sets many bits by itself: its threshold is higher, so a rebuild
-        // never follows every eviction (about 100 of 128 bits for 200 values).
-        let threshold = min(120, max(Self.filterRebuildBits, capacity + 32))
-        if filterLow.nonzeroBitCount + filterHigh.nonzeroBitCount > threshold { rebuildFilter() }
-        return true
+    }
+
+    /// Writes `value` into `slot`, with its tag.
+    @inline(__always)
+    private mutating func put(_ value: UInt64, meta: UInt64, at slot: Int) {
+        let tags = Self.tagWords(slots: Int(slots))
+        words.withUnsafeMutableBufferPointer { w in
+            w[tags + 2 * slot] = value
+            w[tags + 2 * slot + 1] = meta
+            if tags > 0 {
+                let shift = UInt64(slot & 3) << 4
+                let word = slot >> 2
+                w[word] = w[word] & ~(0xFFFF << shift) | Self.tag(value) << shift
+            }
+        }
+    }
+
+    /// Makes room for more slots: twice as many (at least four), at most `capacity`.
+    private mutating func grow(capacity: Int) {
+        let wanted = min(max(capacity, Int(held) + 1), Int(UInt16.max), max(4, 2 * Int(slots)))
+        relayout(entries, slots: wanted)
+    }
+
+    /// Refills the buffer with `list`, in order, with room for `slots` slots.
+    private mutating func relayout(_ list: [Entry], slots wanted: Int) {
+        slots = UInt16(max(wanted, list.count))
+        held = 0
+        words = [UInt64](repeating: 0, count: Self.tagWords(slots: Int(slots)) + 2 * Int(slots))
+        for (i, entry) in list.enumerated() {
+            put(entry.value, meta: UInt64(entry.lastSeenHour) << 32 | UInt64(entry.count), at: i)
+        }
+        held = UInt16(list.count)
     }
 
     /// Drops values last seen before `hour`.
     public mutating func forget(before hour: UInt32) {
-        if entries.contains(where: { $0.lastSeenHour < hour }) {
-            entries.removeAll { $0.lastSeenHour < hour }
-            rebuildFilter()
-        }
+        let kept = entries.filter { $0.lastSeenHour >= hour }
+        if kept.count < Int(held) { relayout(kept, slots: kept.isEmpty ? 0 : Int(slots)) }
     }
 
     /// The total count over all entries.
     public var total: Int64 { entries.reduce(0) { $0 + Int64($1.count) } }
 
     func encode(into writer: inout ByteWriter) {
-        writer.append(UInt16(entries.count))
+        writer.append(UInt16(held))
         for entry in entries {
             writer.append(entry.value)
             writer.append(entry.count)
@@ -149,9 +230,10 @@ public struct ValueStats: Sendable, Hashable {
 
     init(decoding reader: inout ByteReader) throws(BaselineDecodingError) {
         let count = Int(try reader.read(UInt16.self))
-        entries.reserveCapacity(count)
+        var list: [Entry] = []
+        list.reserveCapacity(count)
         for _ in 0..<count {
-            entries.append(
+            list.append(
                 Entry(
                     value: try reader.read(UInt64.self),
                     count: try reader.read(UInt32.self),
@@ -159,7 +241,7 @@ public struct ValueStats: Sendable, Hashable {
                 )
             )
         }
-        rebuildFilter()
+        if count > 0 { relayout(list, slots: max(4, count)) }
     }
 }
 

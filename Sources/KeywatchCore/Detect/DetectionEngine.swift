@@ -14,12 +14,12 @@ import CPrefetch
 public struct DetectionEngine {
     /// One tracked key.
     public struct TrackedKey: Sendable {
+        /// Changed since the last checkpoint. (Declared first, with the state after it: the first few
+        /// hundred bytes of a tracked key are what a request reads; the id and hint lie beyond.)
+        public var dirty: Bool
+        public var state: KeyState
         public var id: String
         public var hint: String
-        /// Changed since the last checkpoint.
-        public var dirty: Bool
-        /// Kept last: its first few hundred bytes are what a request reads.
-        public var state: KeyState
     }
 
     /// One endpoint as the whole population uses it.
@@ -87,7 +87,7 @@ public struct DetectionEngine {
     /// Adds a key from the state store.
     public mutating func load(keyID: String, hint: String, state: KeyState) {
         keyIndex[keyID] = tracked.count
-        uniqueKeys().append(TrackedKey(id: keyID, hint: hint, dirty: false, state: state))
+        uniqueKeys().append(TrackedKey(dirty: false, state: state, id: keyID, hint: hint))
     }
 
     /// Adds an endpoint's population statistics from the state store.
@@ -196,7 +196,7 @@ public struct DetectionEngine {
             table(at: offsets.asns, lines: 1)
             table(at: offsets.networks, lines: 2)
             table(at: offsets.endpoints, lines: 2)
-            table(at: offsets.userAgents, lines: 1)
+            table(at: offsets.userAgents, lines: 2)
         } else {
             for offset in stride(from: 0, to: layout.hotBytes, by: 64) { keywatch_prefetch(key + offset) }
         }
@@ -207,16 +207,14 @@ public struct DetectionEngine {
     private let layout = PrefetchLayout()
 
     private struct PrefetchLayout {
-        /// The leading bytes of a tracked key that a request reads: up to the end of the per-day
-        /// ring (``KeyBaseline`` declares its hot fields first).
+        /// The leading bytes of a tracked key that a request reads: up to the per-day ring
+        /// (``KeyBaseline`` declares its hot fields first).
         let hotBytes =
-            (MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.daily) ?? MemoryLayout<TrackedKey>.stride)
-            + MemoryLayout<FixedArray<28, UInt32>>.size
+            MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.pastDaily) ?? MemoryLayout<TrackedKey>.stride
 
         /// Where a tracked key holds its value tables. ``prefetch(key:tables:)`` asks for one or two
-        /// cache lines of each: a new address no longer scans the networks table (its filter
-        /// answers, and eviction reads eight entries from a place the address picks), so only the
-        /// table's start is worth asking for.
+        /// cache lines of each: a large table is searched through the tags at its start, and a
+        /// small one fits in two lines (the buffer's header, then its first entries).
         let tables = (
             countries: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.countries)!,
             asns: MemoryLayout<TrackedKey>.offset(of: \TrackedKey.state.baseline.asns)!,
@@ -228,7 +226,7 @@ public struct DetectionEngine {
 
     private mutating func newKey(_ identity: KeyIdentity) -> Int {
         keyIndex[identity.id] = tracked.count
-        uniqueKeys().append(TrackedKey(id: identity.id, hint: identity.hint, dirty: true, state: KeyState()))
+        uniqueKeys().append(TrackedKey(dirty: true, state: KeyState(), id: identity.id, hint: identity.hint))
         return tracked.count - 1
     }
 

@@ -160,7 +160,7 @@ extension DetectionEngine {
         // The value if the key's (non-empty) table lacks it. Most requests of a mature key bring
         // nothing new: that is decided here, without copying the baseline.
         func new(_ table: ValueStats, _ value: UInt64?) -> UInt64? {
-            guard let value, !table.entries.isEmpty, !table.contains(value) else { return nil }
+            guard let value, table.count > 0, !table.contains(value) else { return nil }
             return value
         }
         let newCountry = new(state.baseline.countries, values.country)
@@ -172,7 +172,7 @@ extension DetectionEngine {
         // network is described only now, for an alert.
         let geo = resolved ?? client.map(GeoResolver.fallback)
         let b = state.baseline
-        let concentrated = b.networks.entries.count <= 8 && b.distinctAddresses <= 32
+        let concentrated = b.networks.count <= 8 && b.distinctAddresses <= 32
         let place = geo.map(describe) ?? "?"
         if let country = newCountry {
             let code = countryText(country)
@@ -186,7 +186,7 @@ extension DetectionEngine {
                     ("org", geo?.organization.map(EvidenceValue.text) ?? .null),
                     ("network", geo?.network.map { .text($0.description) } ?? .null),
                     ("seen_countries", .counts(seen.map { (countryText($0.value), Int64($0.count)) })),
-                    ("key_networks", .int(Int64(b.networks.entries.count))),
+                    ("key_networks", .int(Int64(b.networks.count))),
                     ("key_addresses", .int(Int64(b.distinctAddresses))),
                     ("key_requests", .int(b.requests)),
                 ],
@@ -203,7 +203,7 @@ extension DetectionEngine {
                     ("country", geo?.country.map { .text($0.description) } ?? .null),
                     ("network", geo?.network.map { .text($0.description) } ?? .null),
                     ("seen_asns", .counts(seen.map { ("AS\($0.value)", Int64($0.count)) })),
-                    ("key_networks", .int(Int64(b.networks.entries.count))),
+                    ("key_networks", .int(Int64(b.networks.count))),
                     ("key_requests", .int(b.requests)),
                 ],
                 context: context, into: &alerts
@@ -212,10 +212,10 @@ extension DetectionEngine {
             // Without ASN data a new /24 is weak evidence (clouds and carriers move addresses): low only.
             raise(
                 &state, .newNetwork, value: network, valueText: cidr.description, score: 30,
-                summary: "used from network \(cidr) for the first time (no ASN data; \(b.networks.entries.count) networks seen before)",
+                summary: "used from network \(cidr) for the first time (no ASN data; \(b.networks.count) networks seen before)",
                 evidence: [
                     ("network", .text(cidr.description)),
-                    ("key_networks", .int(Int64(b.networks.entries.count))),
+                    ("key_networks", .int(Int64(b.networks.count))),
                     ("key_requests", .int(b.requests)),
                 ],
                 context: context, into: &alerts
@@ -233,11 +233,11 @@ extension DetectionEngine {
             raise(
                 &state, .newEndpoint, value: endpointHash, valueText: text, score: score,
                 summary: "called \(text) for the first time (\(sensitive ? "sensitive path; " : "")\(who); "
-                    + "\(b.endpoints.entries.count) endpoints known)",
+                    + "\(b.endpoints.count) endpoints known)",
                 evidence: [
                     ("endpoint", .text(text)), ("sensitive", .text(sensitive ? "yes" : "no")),
                     ("keys_using_endpoint", .int(Int64(users))),
-                    ("key_endpoints", .int(Int64(b.endpoints.entries.count))),
+                    ("key_endpoints", .int(Int64(b.endpoints.count))),
                     ("status", .int(Int64(context.status))),
                     ("key_requests", .int(b.requests)),
                 ],
