@@ -385,6 +385,20 @@ extension DetectionFixture {
         #expect(engine.keys[0].state.baseline.countries.entries.count == 2)
     }
 
+    @Test func anEventBefore1970IsIgnoredNotTrappedOn() {
+        // Ingest rejects such times; a library caller's event is skipped by the engine.
+        let t = utc(2026, 11, 2, 10, 0, 0)
+        let client = F.ip("198.51.100.7")
+        let requests: [F.Request] = [
+            F.Request(time: -3_600_000 * 24 * 365, key: 0, client: client),
+            F.Request(time: t, key: 0, client: client),
+            F.Request(time: t + 120_000, key: 0, client: client),
+        ]
+        let (alerts, engine) = F.run(requests)
+        #expect(alerts.isEmpty)
+        #expect(engine.eventsObserved == 2)
+    }
+
     @Test func keyInItsLearningPeriodNeverAlerts() throws {
         let requests = F.traffic(F.brandNewKey)
         let (alerts, engine) = F.run(requests)

@@ -266,6 +266,9 @@ public struct DetectionEngine {
         _ event: AccessEvent, slot: Int, endpointHash: UInt64, sensitive: Bool, fixedSource: String?,
         into alerts: inout [Alert]
     ) {
+        // Ingest rejects such times; a library caller's event outside them is ignored, since the
+        // baseline's rings index by minute and day numbers since 1970.
+        guard EventNormalizer.plausibleTimes.contains(event.time) else { return }
         eventsObserved += 1
         let t = event.time
         watermark = max(watermark, t)

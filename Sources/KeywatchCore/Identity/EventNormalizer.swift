@@ -56,11 +56,17 @@ public struct EventNormalizer {
     /// The template text of `endpoint`.
     public func endpointName(_ endpoint: EndpointID) -> String { endpoints.string(endpoint) }
 
+    /// Times an event may have: from 1970 up to (not including) 2200, in milliseconds. A clock
+    /// further off is not a log time, and the baseline's per-minute and per-day rings index by
+    /// minute and day numbers since 1970.
+    static let plausibleTimes: Range<Int64> = 0..<7_258_118_400_000
+
     /// Normalises one record.
     /// - Parameters:
     ///   - fields: What the format read; `timeMillis` must be set.
     ///   - source: Where the record came from.
-    /// - Returns: The event, or `nil` when the record has no time.
+    /// - Returns: The event, or `nil` when the record has no time or one outside ``plausibleTimes``
+    ///   (counted as a bad timestamp).
     public mutating func normalize(_ fields: RawFields, source: SourceRef) -> AccessEvent? {
         var f = fields
         return normalize(&f, source: source)
@@ -69,7 +75,7 @@ public struct EventNormalizer {
     /// Normalises one record in place (the credential choice is written back into `f`); the hot path's form.
     @inline(__always)
     mutating func normalize(_ f: inout RawFields, source: SourceRef) -> AccessEvent? {
-        guard let time = f.timeMillis else { return nil }
+        guard let time = f.timeMillis, Self.plausibleTimes.contains(time) else { return nil }
         if f.keySource < .bearer, !f.authorization.isEmpty {
             let auth = f.authorization.trimmed()
             if auth.count > 7 && auth.hasPrefixIgnoringCase("bearer ") {
