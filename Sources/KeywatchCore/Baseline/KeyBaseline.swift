@@ -190,15 +190,23 @@ public struct KeyBaseline: Sendable, Hashable {
             window30 = 0
             authWindow10 = 0
         } else {
-            for step in 1...steps {
-                let n = Int(minuteHead) + step
-                window10 -= UInt32(minutes[(n - 10) % Self.minutesRing])
-                let slot = n % Self.minutesRing
-                window30 -= UInt32(minutes[slot])
+            // Each new minute n clears its slot (minute n - 30 leaves the 30-minute window) and
+            // minute n - 10 leaves the 10-minute one. Slots step with wrap-around instead of a
+            // remainder per minute; a window never goes below zero, even from a damaged state.
+            let first = Int(minuteHead) + 1
+            var slot = first % Self.minutesRing
+            var authSlot = first % Self.authRing
+            for _ in 0..<steps {
+                let leaving10 = UInt32(minutes[slot >= 10 ? slot - 10 : slot + Self.minutesRing - 10])
+                window10 = window10 > leaving10 ? window10 - leaving10 : 0
+                let leaving30 = UInt32(minutes[slot])
+                window30 = window30 > leaving30 ? window30 - leaving30 : 0
                 minutes[slot] = 0
-                let authSlot = n % Self.authRing
-                authWindow10 -= UInt32(authMinutes[authSlot])
+                let leavingAuth = UInt32(authMinutes[authSlot])
+                authWindow10 = authWindow10 > leavingAuth ? authWindow10 - leavingAuth : 0
                 authMinutes[authSlot] = 0
+                slot = slot + 1 == Self.minutesRing ? 0 : slot + 1
+                authSlot = authSlot + 1 == Self.authRing ? 0 : authSlot + 1
             }
         }
         minuteHead = minute

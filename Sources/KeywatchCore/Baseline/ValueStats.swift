@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// A bounded table of values a key has used (countries, ASNs, networks, endpoints, agents), each with
 /// a count and the hour it was last seen.
 ///
@@ -20,7 +22,8 @@ public struct ValueStats: Sendable, Hashable {
         public var lastSeenHour: UInt32
     }
 
-    /// The buffer: ``tagWords(slots:)`` words of tags (four per word, zero for an empty slot), then
+    /// The buffer: ``tagWords(slots:)`` words of tags (four per word, slot i in bits 16(i mod 4) of
+    /// word i/4, so the i-th 16-bit lane in memory; zero for an empty slot), then
     /// two words per slot: the value, and `lastSeenHour << 32 | count`. Slots are kept in first-seen
     /// order until the table is full; a new value then takes its victim's slot. (The first stored
     /// property: the detection engine prefetches the buffer through it.)
@@ -88,21 +91,21 @@ public struct ValueStats: Sendable, Hashable {
             }
             return -1
         }
-        // Four 16-bit tags per word: a lane equal to the tag becomes zero after the XOR, and the
-        // borrow trick marks zero lanes (a lane above a zero one may be marked too: every mark is
-        // checked against the value itself).
-        let pattern = tag(value) &* 0x0001_0001_0001_0001
-        var word = 0
-        let end = (n &+ 3) >> 2
-        while word < end {
-            let x = w[word] ^ pattern
-            var marks = (x &- 0x0001_0001_0001_0001) & ~x & 0x8000_8000_8000_8000
+        // Sixteen tags per compare (slot i's tag is the i-th little-endian 16-bit lane of the tag
+        // words). A block may read past the tags into the entries, which are larger, and bits for
+        // slots not held are masked off; a matching tag is then checked against the value itself.
+        let needle = UInt16(truncatingIfNeeded: tag(value))
+        let tagBytes = UnsafeRawPointer(w)
+        var block = 0
+        while block < n {
+            var marks = keywatch_tag_match16(tagBytes + block &* 2, needle)
+            if n &- block < 16 { marks &= (1 << UInt32(n &- block)) &- 1 }
             while marks != 0 {
-                let i = word << 2 | marks.trailingZeroBitCount >> 4
-                if i < n && entries[i &* 2] == value { return i }
+                let i = block &+ marks.trailingZeroBitCount
+                if entries[i &* 2] == value { return i }
                 marks &= marks &- 1
             }
-            word &+= 1
+            block &+= 16
         }
         return -1
     }
@@ -117,21 +120,19 @@ public struct ValueStats: Sendable, Hashable {
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
         let n = Int(held)
         let meta = UInt64(hour) << 32 | 1
-        if n == Int(slots) {
-            // No free slot: found, evicting, or growing. (Rare: a growing table fills its slots
-            // only at 4, 8, 16…)
+        if n == Int(slots) && n < capacity {
+            // A growing table whose slots are all used (at 4, 8, 16… values): a new value needs
+            // a larger buffer.
             if n > 0, let found = index(of: value) {
                 count(at: found, hour: hour)
                 return false
             }
-            if n < capacity {
-                grow(capacity: capacity)
-                put(value, meta: meta, at: n)
-                held &+= 1
-                return true
-            }
-            if n == 0 { return true }
+            grow(capacity: capacity)
+            put(value, meta: meta, at: n)
+            held &+= 1
+            return true
         }
+        if n == 0 { return true }  // no room at all (capacity 0)
         let tags = Self.tagWords(slots: Int(slots))
         // One pass over the buffer, one uniqueness check: found, appended, or evicted.
         return words.withUnsafeMutableBufferPointer { buffer in
