@@ -151,4 +151,29 @@ import Testing
             #expect(Array(fields.target.bytes) == expected.target, "\(text)")
         }
     }
+
+    @Test func theInlineByteSearchFindsWhatALinearScanFinds() {
+        // Lines of every length from empty to past three blocks, the byte sought placed anywhere
+        // (or nowhere), searched from every offset: the first-two-bytes look, the 16-byte blocks
+        // and the overlapping last block must all agree with a plain scan, and never read past
+        // the line (the line is copied into a buffer that ends where it does).
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...52 {
+            for _ in 0..<12 {
+                var bytes = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &generator) }
+                bytes = bytes.map { $0 == 0x22 ? 0x41 : $0 }
+                for _ in 0..<Int.random(in: 0...3, using: &generator) where length > 0 {
+                    bytes[Int.random(in: 0..<length, using: &generator)] = 0x22
+                }
+                let line = UnsafeMutablePointer<UInt8>.allocate(capacity: max(length, 1))
+                defer { line.deallocate() }
+                line.initialize(from: bytes, count: length)
+                let view = ByteView(base: UnsafePointer(line), count: length)
+                for from in 0...length {
+                    let expected = bytes[from...].firstIndex(of: 0x22)
+                    #expect(TextScan.index(of: 0x22, in: view, from: from) == expected, "length \(length) from \(from)")
+                }
+            }
+        }
+    }
 }
