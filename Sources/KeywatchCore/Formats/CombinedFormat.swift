@@ -27,9 +27,9 @@ enum TextScan {
     }
 
     /// Index of the first `byte` at or after `from`, or `nil`. The first two bytes are looked at
-    /// alone (short fields such as `-` or a one-digit count end there); then sixteen bytes at a time
-    /// inline, the last block overlapping the one before so that no byte past the line is read. A
-    /// call to `memchr` cost more than the search for the few dozen bytes a field spans.
+    /// alone (short fields such as `-` or a one-digit count end there), then the next sixteen at
+    /// once; longer searches continue out of line (``index(of:in:after:)``). A call to `memchr`
+    /// cost more than the search for the few dozen bytes a field spans.
     @inline(__always)
     static func index(of byte: UInt8, in line: ByteView, from: Int) -> Int? {
         guard let base = line.base else { return nil }
@@ -37,7 +37,20 @@ enum TextScan {
         guard from &+ 2 <= n else { return from >= 0 && from < n && base[from] == byte ? from : nil }
         if base[from] == byte { return from }
         if base[from &+ 1] == byte { return from &+ 1 }
-        var i = from &+ 2
+        let i = from &+ 2
+        if i &+ 16 <= n {
+            let mask = keywatch_byte_mask16(base + i, byte)
+            if mask != 0 { return i &+ mask.trailingZeroBitCount }
+            return index(of: byte, in: base, count: n, after: i &+ 16)
+        }
+        return index(of: byte, in: base, count: n, after: i)
+    }
+
+    /// The rest of ``index(of:in:from:)``: the first `byte` in `base[from..<n]`, sixteen bytes at a
+    /// time, the last block overlapping the one before so that no byte past the line is read.
+    @inline(never)
+    static func index(of byte: UInt8, in base: UnsafePointer<UInt8>, count n: Int, after from: Int) -> Int? {
+        var i = from
         if n >= 16 {
             while i &+ 16 <= n {
                 let mask = keywatch_byte_mask16(base + i, byte)
