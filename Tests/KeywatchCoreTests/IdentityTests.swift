@@ -43,6 +43,21 @@ import Testing
                 String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
             )
         }
+        // Address-shaped text: octets of one to four digits (leading zeros, values past 255), three to
+        // five of them, now and then a stray byte.
+        for _ in 0..<20_000 {
+            var parts = (0..<Int.random(in: 3...5, using: &generator)).map { _ in
+                String(
+                    decoding: (0..<Int.random(in: 1...4, using: &generator)).map { _ in
+                        UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &generator)
+                    }, as: UTF8.self)
+            }
+            if Int.random(in: 0..<8, using: &generator) == 0 {
+                parts[Int.random(in: 0..<parts.count, using: &generator)] += String(
+                    UnicodeScalar(alphabet.randomElement(using: &generator)!))
+            }
+            samples.append(parts.joined(separator: "."))
+        }
         for sample in samples {
             withBytes(sample) { v in
                 #expect(EventNormalizer.dottedQuad(v) == IPAddress.parseIPv4(v), "\(sample)")
