@@ -50,11 +50,14 @@ import Testing
                 String(
                     decoding: (0..<Int.random(in: 1...4, using: &generator)).map { _ in
                         UInt8(ascii: "0") + UInt8.random(in: 0...9, using: &generator)
-                    }, as: UTF8.self)
+                    },
+                    as: UTF8.self
+                )
             }
             if Int.random(in: 0..<8, using: &generator) == 0 {
                 parts[Int.random(in: 0..<parts.count, using: &generator)] += String(
-                    UnicodeScalar(alphabet.randomElement(using: &generator)!))
+                    UnicodeScalar(alphabet.randomElement(using: &generator)!)
+                )
             }
             samples.append(parts.joined(separator: "."))
         }

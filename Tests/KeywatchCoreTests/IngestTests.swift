@@ -91,13 +91,14 @@ import Testing
     @Test func timesBefore1970OrAfter2199AreBadTimestamps() throws {
         // A broken clock must not reach the baseline (its rings index by minute and day since
         // 1970: a time before that once trapped analysis); the lines around it are kept.
-        let text = [
-            Self.line(1),
-            Self.line(2).replacingOccurrences(of: "/2026:", with: "/1960:"),
-            Self.line(3).replacingOccurrences(of: "/2026:", with: "/2200:"),
-            Self.line(4).replacingOccurrences(of: "/2026:", with: "/1970:"),
-            Self.line(5).replacingOccurrences(of: "/2026:", with: "/2199:"),
-        ].joined(separator: "\n") + "\n"
+        let text =
+            [
+                Self.line(1),
+                Self.line(2).replacingOccurrences(of: "/2026:", with: "/1960:"),
+                Self.line(3).replacingOccurrences(of: "/2026:", with: "/2200:"),
+                Self.line(4).replacingOccurrences(of: "/2026:", with: "/1970:"),
+                Self.line(5).replacingOccurrences(of: "/2026:", with: "/2199:"),
+            ].joined(separator: "\n") + "\n"
         let (records, report) = parse(data: Data(text.utf8))
         #expect(records.map(\.bytes) == [1, 4, 5])
         #expect(report.diagnostics.rejects[.badTimestamp] == 2)

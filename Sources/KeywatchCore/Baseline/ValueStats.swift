@@ -62,7 +62,10 @@ public struct ValueStats: Sendable, Hashable {
         return (0..<Int(held)).map { i in
             let meta = words[tags + 2 * i + 1]
             return Entry(
-                value: words[tags + 2 * i], count: UInt32(truncatingIfNeeded: meta), lastSeenHour: UInt32(meta >> 32))
+                value: words[tags + 2 * i],
+                count: UInt32(truncatingIfNeeded: meta),
+                lastSeenHour: UInt32(meta >> 32)
+            )
         }
     }
 
