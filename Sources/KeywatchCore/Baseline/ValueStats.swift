@@ -117,10 +117,11 @@ public struct ValueStats: Sendable, Hashable {
     /// - Parameters:
     ///   - value: The value.
     ///   - hour: Hours since the epoch of the use.
-    ///   - capacity: The most entries to keep.
+    ///   - capacity: The most entries to keep (at most 65,535, what the stored encoding counts).
     /// - Returns: `true` when the value was new to the table.
     @discardableResult
     public mutating func record(_ value: UInt64, hour: UInt32, capacity: Int) -> Bool {
+        let capacity = min(capacity, Int(UInt16.max))
         let n = Int(held)
         let meta = UInt64(hour) << 32 | 1
         if n == Int(slots) && n < capacity {
@@ -199,7 +200,7 @@ public struct ValueStats: Sendable, Hashable {
 
     /// Makes room for more slots: twice as many (at least four), at most `capacity`.
     private mutating func grow(capacity: Int) {
-        let wanted = min(max(capacity, Int(held) + 1), Int(UInt16.max), max(4, 2 * Int(slots)))
+        let wanted = min(max(capacity, Int(held) + 1), max(4, 2 * Int(slots)))
         relayout(entries, slots: wanted)
     }
 
