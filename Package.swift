@@ -25,8 +25,8 @@ let package = Package(
             providers: [.apt(["libmaxminddb-dev"])]
         ),
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
-        // Cache prefetch hints and SSE2 tag matching for the detection loop (static inline functions
-        // in headers).
+        // Static inline C in headers: cache prefetch hints and SSE2 tag matching for the detection
+        // loop, and the parsers' 16-byte field search.
         .target(name: "CPrefetch"),
         // HTTP POST for webhooks through libcurl, loaded with dlopen on first use (libcurl4-openssl-dev
         // for the header at build time; libcurl4 at run time, only where webhooks are used).

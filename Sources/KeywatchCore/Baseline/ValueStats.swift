@@ -144,8 +144,7 @@ public struct ValueStats: Sendable, Hashable {
             let entries = w + tags
             let found = Self.find(value, in: w, tags: tags, held: n)
             if found >= 0 {
-                let old = UInt32(truncatingIfNeeded: entries[found &* 2 &+ 1])
-                entries[found &* 2 &+ 1] = UInt64(hour) << 32 | UInt64(old == .max ? old : old &+ 1)
+                Self.count(at: found, hour: hour, in: entries)
                 return false
             }
             var slot = n
@@ -163,38 +162,47 @@ public struct ValueStats: Sendable, Hashable {
                     i = i &+ 1 == n ? 0 : i &+ 1
                 }
             }
-            entries[slot &* 2] = value
-            entries[slot &* 2 &+ 1] = meta
-            if tags > 0 {
-                let shift = UInt64(slot & 3) << 4
-                w[slot >> 2] = w[slot >> 2] & ~(0xFFFF << shift) | Self.tag(value) << shift
-            }
+            Self.store(value, meta: meta, at: slot, in: w, tags: tags)
             if slot == n { held &+= 1 }
             return true
+        }
+    }
+
+    /// Counts a use of the value in `slot`, seen in `hour` (the count saturates).
+    @inline(__always)
+    private static func count(at slot: Int, hour: UInt32, in entries: UnsafeMutablePointer<UInt64>) {
+        let old = UInt32(truncatingIfNeeded: entries[slot &* 2 &+ 1])
+        entries[slot &* 2 &+ 1] = UInt64(hour) << 32 | UInt64(old == .max ? old : old &+ 1)
+    }
+
+    /// Writes `value` and `meta` into `slot` of buffer `w`, with the value's tag when it has tags.
+    @inline(__always)
+    private static func store(
+        _ value: UInt64,
+        meta: UInt64,
+        at slot: Int,
+        in w: UnsafeMutablePointer<UInt64>,
+        tags: Int
+    ) {
+        w[tags &+ slot &* 2] = value
+        w[tags &+ slot &* 2 &+ 1] = meta
+        if tags > 0 {
+            let shift = UInt64(slot & 3) << 4
+            w[slot >> 2] = w[slot >> 2] & ~(0xFFFF << shift) | tag(value) << shift
         }
     }
 
     /// Counts a use of the value in `slot`.
     private mutating func count(at slot: Int, hour: UInt32) {
         let tags = Self.tagWords(slots: Int(slots))
-        words.withUnsafeMutableBufferPointer { w in
-            let old = UInt32(truncatingIfNeeded: w[tags + 2 * slot + 1])
-            w[tags + 2 * slot + 1] = UInt64(hour) << 32 | UInt64(old == .max ? old : old + 1)
-        }
+        words.withUnsafeMutableBufferPointer { Self.count(at: slot, hour: hour, in: $0.baseAddress! + tags) }
     }
 
     /// Writes `value` into `slot`, with its tag.
-    @inline(__always)
     private mutating func put(_ value: UInt64, meta: UInt64, at slot: Int) {
         let tags = Self.tagWords(slots: Int(slots))
-        words.withUnsafeMutableBufferPointer { w in
-            w[tags + 2 * slot] = value
-            w[tags + 2 * slot + 1] = meta
-            if tags > 0 {
-                let shift = UInt64(slot & 3) << 4
-                let word = slot >> 2
-                w[word] = w[word] & ~(0xFFFF << shift) | Self.tag(value) << shift
-            }
+        words.withUnsafeMutableBufferPointer {
+            Self.store(value, meta: meta, at: slot, in: $0.baseAddress!, tags: tags)
         }
     }
 
